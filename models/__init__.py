@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy ORM, sessions and Alembic migrations."""
