@@ -1,0 +1,146 @@
+"""The rule base class and the context a rule sees (modelled on sqlfluff's rule classes).
+
+A rule is a class with ``code``, ``name``, ``family``, a docstring with 正例/反例 (its user
+documentation), and ``config_keywords``: the configuration keys it reads, whose defaults live
+in ``qa/config/rules.yaml``. ``evaluate(ctx)`` returns one :class:`~qa.records.Finding`.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar
+
+from classifiers.records import Classification
+from qa.matching import Match, Matcher
+from qa.records import Evidence, Finding, Transcript, Utterance
+
+
+@dataclass
+class RuleContext:
+    """Everything a rule may look at for one call.
+
+    ``classification`` is the call's :class:`Classification` (``None`` when no classifier
+    ran: complaint-dependent decisions that need the type are then ``n/a``).
+    ``config`` is the whole validated configuration (``{"rules": {CODE: {...}}, ...}``).
+    """
+
+    transcript: Transcript
+    classification: Classification | None = None
+    matcher: Matcher = field(default_factory=Matcher)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self.transcript.metadata
+
+    @cached_property
+    def agent(self) -> list[Utterance]:
+        return self.transcript.by("agent")
+
+    @cached_property
+    def customer(self) -> list[Utterance]:
+        return self.transcript.by("customer")
+
+    @cached_property
+    def has_unknown(self) -> bool:
+        return self.transcript.has_unknown_speakers
+
+    @property
+    def call_type(self) -> str | None:
+        return self.classification.call_type if self.classification else None
+
+    @property
+    def complaint_type(self) -> str | None:
+        return self.classification.complaint_type if self.classification else None
+
+    @property
+    def is_complaint(self) -> bool | None:
+        """True/False when the call type is known, ``None`` when no classification."""
+        return None if self.classification is None else self.call_type == "complaint"
+
+    def meta_float(self, key: str) -> float | None:
+        """A numeric metadata value, or ``None`` when absent or not a number."""
+        v = self.metadata.get(key)
+        if isinstance(v, bool):
+            return None
+        try:
+            return None if v is None else float(v)
+        except (TypeError, ValueError):
+            return None
+
+    def find(self, utts: list[Utterance], phrases, **kw) -> list[Match]:
+        """All matches of ``phrases`` in ``utts`` (see :meth:`Matcher.find`)."""
+        out: list[Match] = []
+        for u in utts:
+            out.extend(self.matcher.find(u, phrases, **kw))
+        return out
+
+    def first(self, utts: list[Utterance], phrases, **kw) -> Match | None:
+        for u in utts:
+            m = self.matcher.first(u, phrases, **kw)
+            if m is not None:
+                return m
+        return None
+
+
+class Rule:
+    """Base class of every rule. Subclasses set the class attributes and ``evaluate``."""
+
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    red_line: ClassVar[bool] = False
+    # Whether the rule needs to know who spoke (n/a on unknown speakers).
+    speaker_dependent: ClassVar[bool] = True
+    config_keywords: ClassVar[tuple[str, ...]] = ()
+    # Message (Chinese) used for a fail when evaluate() gives none.
+    fail_message: ClassVar[str] = ""
+
+    def __init__(self, **config: Any) -> None:
+        missing = [k for k in self.config_keywords if k not in config]
+        unknown = [k for k in config if k not in self.config_keywords]
+        if missing or unknown:
+            raise ValueError(f"{self.code}: missing config {missing}, unknown config {unknown}")
+        self.config = config
+        for k, v in config.items():
+            setattr(self, k, v)
+
+    # ---- documentation -------------------------------------------------------------------
+    @classmethod
+    def doc(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def summary(cls) -> str:
+        return cls.doc().splitlines()[0] if cls.__doc__ else cls.name
+
+    # ---- evaluation ----------------------------------------------------------------------
+    def run(self, ctx: RuleContext) -> Finding:
+        """Evaluate the rule, handling unknown speakers: speaker-dependent rules give n/a."""
+        if self.speaker_dependent and ctx.has_unknown:
+            return self.na("说话人未区分（单声道未分离），本条依赖说话人，无法判断 / "
+                           "speakers unknown")
+        return self.evaluate(ctx)
+
+    def evaluate(self, ctx: RuleContext) -> Finding:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ---- results -------------------------------------------------------------------------
+    def passed(self, confidence: float = 0.9, evidence: list[Evidence] | None = None,
+               note: str | None = None) -> Finding:
+        extra = {"note": note} if note else {}
+        return Finding(self.code, "pass", _clip(confidence), None, list(evidence or []),
+                       extra=extra)
+
+    def failed(self, evidence: list[Evidence] | None = None, confidence: float = 0.9,
+               message: str | None = None) -> Finding:
+        return Finding(self.code, "fail", _clip(confidence), message or self.fail_message,
+                       list(evidence or []))
+
+    def na(self, note: str | None = None, confidence: float = 0.9) -> Finding:
+        extra = {"note": note} if note else {}
+        return Finding(self.code, "n/a", _clip(confidence), None, [], extra=extra)
+
+
+def _clip(x: float) -> float:
+    return max(0.0, min(1.0, float(x)))
