@@ -32,6 +32,32 @@ class Settings(BaseSettings):
     cpu_threads: int = 2
     beam_size: int = 5
 
+    # --- web app, review, assessment, reports (api/, qa/assessment.py, qa/reports.py) ---
+    # Signs session cookies. Unset: a random key is generated once and kept in
+    # ``home/secret_key`` (mode 600). A known placeholder is rejected.
+    secret_key: str | None = None
+    session_max_age_s: int = 12 * 3600
+    # Cookies only over HTTPS (set true behind TLS).
+    secure_cookies: bool = False
+    # Login throttling: at most this many failures per username (or per address) per window.
+    login_max_failures: int = 5
+    login_window_s: int = 15 * 60
+    # Uploads through the API: largest accepted file.
+    upload_max_bytes: int = 200 * 1024 * 1024
+    # Days after a call's result is first available during which an agent may appeal.
+    appeal_window_days: float = 7.0
+    # Share of machine-passed calls sampled into the review queue (0-1).
+    review_sample_share: float = 0.1
+    # Local time zone of the call centre (months and weeks of reports).
+    timezone: str = "Asia/Shanghai"
+    # Estates (小区) for complaint statistics, comma-separated (e.g. "阳光花园,翠湖苑");
+    # default: the list in ``qa/config/reports.yaml`` (or HOTLINE_QA_REPORTS_CONFIG).
+    estates: str | None = None
+    reports_config: Path | None = None
+    # The web server of ``hotline-qa serve`` / ``run``.
+    host: str = "127.0.0.1"
+    port: int = 8000
+
     @property
     def model_cache(self) -> Path:
         return self.home / "models"
