@@ -1,0 +1,454 @@
+"""The product's tables (SQLAlchemy 2 typed declarative mapping).
+
+Conventions:
+
+* times are UTC, timezone-aware (:class:`models.base.UTCDateTime`);
+* enumerations are short strings guarded by CHECK constraints; the allowed values are the
+  module-level tuples (``ROLES``, ``CALL_STATUSES`` …), so other packages can validate input;
+* the per-call report and transcript are stored verbatim as JSON (RULES.md shapes) next to the
+  columns that are filtered and aggregated (score, red line, call type …); ``qa`` converts
+  between its records and these rows, ``models`` imports nothing of the product.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer,
+                        String, Text, UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, utcnow
+
+ROLES = ("admin", "supervisor", "agent")
+CALL_STATUSES = ("queued", "processing", "done", "failed", "quarantined")
+MEDIA_TYPES = ("audio", "transcript")
+FINDING_STATUSES = ("pass", "fail", "n/a")
+REVIEW_STATES = ("pending", "upheld", "overturned")
+REVIEW_DECISIONS = ("upheld", "overturned", "comment")
+JOB_STATES = ("queued", "running", "done", "failed", "quarantined")
+ATTEMPT_OUTCOMES = ("running", "done", "retry", "failed", "quarantined", "lost")
+APPEAL_STATES = ("open", "accepted", "rejected")
+FILE_OUTCOMES = ("new", "duplicate", "quarantined", "ignored")
+CLASSIFICATION_KINDS = ("model", "correction")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+# --------------------------------------------------------------------------- people
+
+
+class Agent(Base):
+    """A customer-service agent (客服人员); ``id`` is the phone system's agent id (工号)."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    team: Mapped[str | None] = mapped_column(String(200), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="agent")
+    calls: Mapped[list[Call]] = relationship(back_populates="agent")
+
+
+class User(Base):
+    """A login of the web app: an admin, a supervisor (质检主管) or an agent (linked to
+    :class:`Agent`). ``password_hash`` is an argon2 hash written by ``api``."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"),
+                                                 index=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+
+    agent: Mapped[Agent | None] = relationship(back_populates="users")
+
+
+class LoginAttempt(Base):
+    """One login try, for throttling (failures per username / per address in a window)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),
+                      Index("ix_login_attempts_ip_at", "ip", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    success: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- calls
+
+
+class Call(Base):
+    """One recorded call (or transcript document) and its latest analysis.
+
+    ``id`` is a stable text id (``c-`` + the first 16 hex digits of the content hash unless
+    the input named one). ``source_path`` is where the file was found, ``store_path`` where
+    the product keeps its copy (the tidy store, or the quarantine folder). ``meta`` is the call
+    metadata (RULES.md transcript ``metadata``: agent id, start time, caller number, ring
+    seconds, who hung up …). ``report`` is the RULES.md report JSON of the latest analysis;
+    ``timings`` the per-stage seconds (``decode``, ``transcribe``, ``rules``, ``store`` …).
+    """
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        CheckConstraint(_in("status", CALL_STATUSES), name="status"),
+        CheckConstraint(_in("media_type", MEDIA_TYPES), name="media_type"),
+        Index("ix_calls_agent_started", "agent_id", "started_at"),
+        Index("ix_calls_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    source_path: Mapped[str] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(String(500))
+    store_path: Mapped[str | None] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    media_type: Mapped[str] = mapped_column(String(20), default="audio")
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+
+    agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    caller_number: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime | None]
+    duration: Mapped[float | None] = mapped_column(Float)
+
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    score: Mapped[float | None] = mapped_column(Float)
+    red_line: Mapped[bool | None] = mapped_column(Boolean)
+    call_type: Mapped[str | None] = mapped_column(String(32), index=True)
+    call_type_confidence: Mapped[float | None] = mapped_column(Float)
+    complaint_type: Mapped[str | None] = mapped_column(String(32))
+    complaint_confidence: Mapped[float | None] = mapped_column(Float)
+    confidences: Mapped[dict[str, Any] | None]
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    scenario: Mapped[str | None] = mapped_column(String(100))
+    estate: Mapped[str | None] = mapped_column(String(200), index=True)
+    follow_up_status: Mapped[str | None] = mapped_column(String(32))
+    result_available_at: Mapped[datetime | None]
+    timings: Mapped[dict[str, Any] | None]
+    report: Mapped[dict[str, Any] | None]
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    processed_at: Mapped[datetime | None]
+
+    agent: Mapped[Agent | None] = relationship(back_populates="calls")
+    utterances: Mapped[list[Utterance]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="Utterance.idx")
+    findings: Mapped[list[Finding]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="Finding.code")
+    classifications: Mapped[list[Classification]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="Classification.id")
+    scores: Mapped[list[Score]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="Score.id")
+    job: Mapped[Job | None] = relationship(back_populates="call", cascade="all, delete-orphan")
+
+
+class Utterance(Base):
+    """One turn of the call's transcript (speaker ``agent``/``customer``/``unknown``)."""
+
+    __tablename__ = "utterances"
+    __table_args__ = (UniqueConstraint("call_id", "idx", name="uq_utterances_call_idx"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    idx: Mapped[int] = mapped_column(Integer)
+    speaker: Mapped[str] = mapped_column(String(16))
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text, default="")
+    confidence: Mapped[float | None] = mapped_column(Float)
+    level_dbfs: Mapped[float | None] = mapped_column(Float)
+    words: Mapped[list[Any] | None]
+
+    call: Mapped[Call] = relationship(back_populates="utterances")
+
+
+class Finding(Base):
+    """One rule's verdict on one call (RULES.md finding) and its human review state.
+
+    ``review_state`` is ``pending`` until a supervisor upholds or overturns it; only fails
+    are normally reviewed. ``extra`` keeps finding fields this schema does not name.
+    """
+
+    __tablename__ = "findings"
+    __table_args__ = (
+        UniqueConstraint("call_id", "code", name="uq_findings_call_code"),
+        CheckConstraint(_in("status", FINDING_STATUSES), name="status"),
+        CheckConstraint(_in("review_state", REVIEW_STATES), name="review_state"),
+        Index("ix_findings_code_status", "code", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(8))
+    confidence: Mapped[float] = mapped_column(Float, default=1.0)
+    deduction: Mapped[float] = mapped_column(Float, default=0.0)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    red_line: Mapped[bool] = mapped_column(Boolean, default=False)
+    message: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[list[Any]] = mapped_column(default=list)
+    extra: Mapped[dict[str, Any] | None]
+    review_state: Mapped[str] = mapped_column(String(16), default="pending")
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None]
+    review_comment: Mapped[str | None] = mapped_column(Text)
+
+    call: Mapped[Call] = relationship(back_populates="findings")
+    reviews: Mapped[list[Review]] = relationship(back_populates="finding",
+                                                 cascade="all, delete-orphan")
+    appeals: Mapped[list[Appeal]] = relationship(back_populates="finding",
+                                                 cascade="all, delete-orphan")
+
+
+class Classification(Base):
+    """A call-type / complaint-type decision: the model's (``kind='model'``) or a supervisor's
+    correction (``kind='correction'``). Corrections with ``use_for_training`` are the extra
+    training examples the classifiers learn from."""
+
+    __tablename__ = "classifications"
+    __table_args__ = (CheckConstraint(_in("kind", CLASSIFICATION_KINDS), name="kind"),
+                      Index("ix_classifications_call_kind", "call_id", "kind"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), default="model")
+    call_type: Mapped[str] = mapped_column(String(32))
+    call_type_confidence: Mapped[float | None] = mapped_column(Float)
+    complaint_type: Mapped[str | None] = mapped_column(String(32))
+    complaint_confidence: Mapped[float | None] = mapped_column(Float)
+    probabilities: Mapped[dict[str, Any] | None]
+    cues: Mapped[list[Any] | None]
+    source: Mapped[str | None] = mapped_column(String(32))
+    model_version: Mapped[str | None] = mapped_column(String(100))
+    use_for_training: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    call: Mapped[Call] = relationship(back_populates="classifications")
+
+
+class Score(Base):
+    """A score of a call under one scoring form version (``current`` marks the one shown;
+    re-scoring after a review adds a row and moves ``current``)."""
+
+    __tablename__ = "scores"
+    __table_args__ = (Index("ix_scores_call_current", "call_id", "current"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    form_name: Mapped[str | None] = mapped_column(String(100))
+    form_version: Mapped[str | None] = mapped_column(String(50))
+    score: Mapped[float] = mapped_column(Float)
+    red_line: Mapped[bool] = mapped_column(Boolean, default=False)
+    breakdown: Mapped[dict[str, Any] | None]
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    reason: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    call: Mapped[Call] = relationship(back_populates="scores")
+
+
+# --------------------------------------------------------------------------- ingestion, jobs
+
+
+class SourceFile(Base):
+    """A file seen in the watched folder: what ingestion decided about it.
+
+    One row per path + content; lets a rescan skip files already handled without hashing them
+    again (same path, size and mtime), and remembers exact duplicates (``outcome='duplicate'``,
+    ``call_id`` = the call that has the same content).
+    """
+
+    __tablename__ = "source_files"
+    __table_args__ = (CheckConstraint(_in("outcome", FILE_OUTCOMES), name="outcome"),
+                      Index("ix_source_files_sha", "content_sha256"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String(1000), unique=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Job(Base):
+    """The durable work item of one call: recorded before any processing, claimed atomically
+    by one worker at a time under a lease (``lease_owner`` / ``lease_expires_at``, extended by
+    heartbeats). A worker that dies leaves its lease to expire (or to be released by its
+    supervisor); the job is then claimed again. ``attempts`` counts claims; transient errors
+    wait until ``next_attempt_at`` (backoff); permanent ones end in ``failed``/``quarantined``
+    with ``last_error``."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (CheckConstraint(_in("state", JOB_STATES), name="state"),
+                      Index("ix_jobs_state_next", "state", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"),
+                                         unique=True)
+    kind: Mapped[str] = mapped_column(String(32), default="analyze")
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    dispatched_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_kind: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    call: Mapped[Call] = relationship(back_populates="job")
+    attempt_log: Mapped[list[JobAttempt]] = relationship(
+        back_populates="job", cascade="all, delete-orphan", order_by="JobAttempt.number")
+
+
+class JobAttempt(Base):
+    """One claim of a job by a worker and how it ended (``lost`` = the worker died)."""
+
+    __tablename__ = "job_attempts"
+    __table_args__ = (CheckConstraint(_in("outcome", ATTEMPT_OUTCOMES), name="outcome"),
+                      UniqueConstraint("job_id", "number", name="uq_job_attempts_job_number"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(16), default="running")
+    error: Mapped[str | None] = mapped_column(Text)
+    timings: Mapped[dict[str, Any] | None]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    job: Mapped[Job] = relationship(back_populates="attempt_log")
+
+
+# --------------------------------------------------------------------------- review, appeal
+
+
+class Review(Base):
+    """A supervisor's decision on a finding (upheld / overturned) or a comment on a call."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (CheckConstraint(_in("decision", REVIEW_DECISIONS), name="decision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    finding_id: Mapped[int | None] = mapped_column(
+        ForeignKey("findings.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decision: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    finding: Mapped[Finding | None] = relationship(back_populates="reviews")
+
+
+class Appeal(Base):
+    """An agent's appeal against a finding, and the supervisor's answer."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (CheckConstraint(_in("state", APPEAL_STATES), name="state"),
+                      Index("ix_appeals_state_created", "state", "created_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"),
+                                            index=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"),
+                                                 index=True)
+    filed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    reply: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    finding: Mapped[Finding] = relationship(back_populates="appeals")
+
+
+# --------------------------------------------------------------------------- assessment, forms
+
+
+class MonthlyAssessment(Base):
+    """An agent's month (``month`` = ``YYYY-MM``): live figures until ``closed``; once closed,
+    ``figures`` is frozen (average, call count, grade, red lines …) and never recomputed."""
+
+    __tablename__ = "monthly_assessments"
+    __table_args__ = (UniqueConstraint("agent_id", "month", name="uq_monthly_agent_month"),
+                      CheckConstraint("grade IS NULL OR grade IN ('A', 'B', 'C')", name="grade"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    grade: Mapped[str | None] = mapped_column(String(1))
+    average_score: Mapped[float | None] = mapped_column(Float)
+    call_count: Mapped[int] = mapped_column(Integer, default=0)
+    red_line: Mapped[bool] = mapped_column(Boolean, default=False)
+    figures: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ScoringForm(Base):
+    """A version of a scoring form (the YAML text as uploaded); one ``active`` per name."""
+
+    __tablename__ = "scoring_forms"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_scoring_forms_name_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    yaml_text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditLog(Base):
+    """Who did what, when, to which object (reviews, appeals, user changes, exports …)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(150))
+    action: Mapped[str] = mapped_column(String(100))
+    object_type: Mapped[str | None] = mapped_column(String(50))
+    object_id: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict[str, Any] | None]
+    ip: Mapped[str | None] = mapped_column(String(64))
