@@ -58,6 +58,42 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # --- ingestion and workers (qa/ingest.py, qa/worker.py) ---
+    # Tidy store of accepted recordings and the quarantine of bad ones (default: in ``home``).
+    store_dir: Path | None = None
+    quarantine_dir: Path | None = None
+    # How a recording enters the store: copy (original untouched), link (hard link, falls
+    # back to copy across file systems) or move (removed from the watched folder).
+    store_mode: Literal["copy", "link", "move"] = "copy"
+    # Regex on the file name; named groups become metadata keys (date/time → started_at).
+    filename_pattern: str | None = (
+        r"(?P<date>\d{8})_(?P<time>\d{6})_(?P<agent_id>[^_]+)_(?P<caller_number>\d+)\.\w+$")
+    # File suffixes taken as calls (``.meta.json`` sidecars never are).
+    ingest_suffixes: str = ".mp3,.wav,.m4a,.aac,.flac,.ogg,.opus,.amr,.wma,.mp4,.3gp,.json"
+    # A file is complete when its size and mtime have not changed for this long (s).
+    stable_s: float = 2.0
+    # A recording without sidecar waits this long after its last change for one (s).
+    sidecar_wait_s: float = 5.0
+    # Full rescan of the watched tree besides file-system events (s).
+    rescan_s: float = 30.0
+    # Embedded worker processes; executor "celery" sends jobs to Celery workers instead.
+    workers: int = 1
+    executor: Literal["embedded", "celery"] = "embedded"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    # A claimed job is another worker's again when its lease (extended by heartbeats) runs out.
+    job_lease_s: float = 120.0
+    job_max_attempts: int = 4
+    # Wait before retry n after a transient error: retry_backoff_s * 2**(n-1) (s).
+    retry_backoff_s: float = 5.0
+
+    @property
+    def effective_store_dir(self) -> Path:
+        return self.store_dir or self.home / "store"
+
+    @property
+    def effective_quarantine_dir(self) -> Path:
+        return self.quarantine_dir or self.home / "quarantine"
+
     @property
     def model_cache(self) -> Path:
         return self.home / "models"
