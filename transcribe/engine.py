@@ -1,0 +1,320 @@
+"""Recording → :class:`~transcribe.records.Transcript` with faster-whisper.
+
+Stereo recordings are split (the agent's channel is configurable, default left) and each
+channel is recognised on its own with VAD on, word timestamps, no conditioning on previous
+text; utterances are cut from word times (segment times under VAD are unreliable) and the two
+parties' utterances are merged in time order. Mono recordings are recognised as one mix and
+labelled ``unknown`` by :func:`label_mono` (the seam where speaker separation plugs in).
+
+Output text is simplified (OpenCC on whole texts), known Whisper inventions, runaway
+repetitions and confident no-speech segments are dropped and listed in ``diagnostics``, and
+known domain terms are corrected by sound. Each utterance carries ``level_dbfs``, a
+``confidence`` (mean word probability) and, in ``extra``, ``pitch_hz``/``pitch_std_st``.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from transcribe.audio import AudioError, DecodedAudio, decode
+from transcribe.measure import active_level_dbfs, pitch_stats
+from transcribe.model import ensure_model
+from transcribe.normalize import (SoundAlikeCorrector, Vocabulary, chinese_punctuation,
+                                  known_hallucination, runaway_repetition, to_simplified)
+from transcribe.records import Transcript, Utterance, Word
+
+logger = logging.getLogger("transcribe.engine")
+
+__all__ = ["AudioError", "DecodeOptions", "Transcriber", "label_mono", "split_utterances"]
+
+MONO_WARNING = ("单声道录音：未区分坐席与客户，说话人标为 unknown / mono recording: speakers "
+                "are not separated (speaker 'unknown')")
+
+
+@dataclass
+class DecodeOptions:
+    """Recognition settings (faster-whisper ``transcribe`` keywords and our own).
+
+    Attributes:
+        beam_size: beam width.
+        no_speech_threshold, logprob_threshold: a segment is dropped as no speech when its
+            no-speech probability is above the first and its mean log-probability below the
+            second (Whisper's own rule, applied afterwards so the drop is recorded).
+        max_word_gap_s: a pause longer than this (s) within one channel always starts a new
+            utterance.
+        turn_gap_s: a shorter pause (s) starts a new utterance when the other party spoke in it.
+        vad_min_silence_ms: VAD minimum silence between speech chunks (ms).
+    """
+
+    beam_size: int = 5
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+    max_word_gap_s: float = 1.2
+    turn_gap_s: float = 0.3
+    vad_min_silence_ms: int = 500
+    compression_ratio_threshold: float = 2.4
+
+
+@lru_cache(maxsize=2)
+def _load_model(path: str, compute_type: str, cpu_threads: int):
+    from faster_whisper import WhisperModel  # noqa: PLC0415 - heavy
+
+    logger.info("loading ASR model %s (%s, %d threads)", path, compute_type, cpu_threads)
+    return WhisperModel(path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads)
+
+
+@dataclass
+class _Recognised:
+    words: list[Word]
+    dropped: list[dict[str, Any]]
+    speech_s: float
+    asr_s: float
+
+
+def split_utterances(words: list[Word], other: list[Word] | None = None,
+                     max_gap_s: float = 1.2, turn_gap_s: float = 0.3) -> list[list[Word]]:
+    """Group one speaker's time-ordered words into utterances.
+
+    A pause longer than ``max_gap_s`` starts a new utterance; so does a pause longer than
+    ``turn_gap_s`` during which the other party (``other``, their words) was speaking.
+    """
+    groups: list[list[Word]] = []
+    other_mid = np.array(sorted((w.start + w.end) / 2 for w in other or []))
+    for w in words:
+        if groups:
+            prev = groups[-1][-1]
+            gap = w.start - prev.end
+            spoke = False
+            if gap > turn_gap_s and len(other_mid):
+                lo, hi = np.searchsorted(other_mid, [prev.end, w.start])
+                spoke = hi > lo
+            if gap <= max_gap_s and not spoke:
+                groups[-1].append(w)
+                continue
+        groups.append([w])
+    return groups
+
+
+def _words_text(words: list[Word]) -> str:
+    return "".join(w.text for w in words)
+
+
+def label_mono(samples: np.ndarray, sample_rate: int, words: list[Word],
+               options: DecodeOptions | None = None) -> list[tuple[str, list[Word]]]:
+    """Speaker-labelled utterances of a mono recording: ``[(speaker, words), ...]``.
+
+    For now every utterance is ``unknown``; speaker separation replaces this function (it gets
+    the mono samples and the recognised words, and returns the same shape).
+    """
+    o = options or DecodeOptions()
+    return [("unknown", g) for g in split_utterances(words, None, o.max_word_gap_s)]
+
+
+class Transcriber:
+    """Turns recordings into transcripts. Loads the model once; reuse one per process.
+
+    Args:
+        model: a CTranslate2 Whisper model directory (default: ``Settings().model`` or the
+            embedded model, assembled on first use).
+        settings: a :class:`qa.settings.Settings` (default: the process-wide one).
+        vocabulary: domain vocabulary (default: ``Settings().vocabulary`` or the shipped one).
+        options: recognition settings (default: :class:`DecodeOptions` with the settings'
+            beam size).
+
+    Raises:
+        transcribe.model.ModelError: the model is missing or corrupt.
+    """
+
+    def __init__(self, model: Path | str | None = None, settings=None,
+                 vocabulary: Vocabulary | None = None, options: DecodeOptions | None = None):
+        if settings is None:
+            from qa.settings import get_settings  # noqa: PLC0415
+
+            settings = get_settings()
+        self.settings = settings
+        self.model_path = ensure_model(model if model is not None else settings.model)
+        self.options = options or DecodeOptions(beam_size=settings.beam_size)
+        if vocabulary is None:
+            vocabulary = Vocabulary.load(getattr(settings, "vocabulary", None))
+        self.vocabulary = vocabulary
+        self._correct = SoundAlikeCorrector(vocabulary) if vocabulary.use_correction else None
+        self.model = _load_model(str(self.model_path), settings.compute_type,
+                                 settings.cpu_threads)
+
+    # -- one channel ------------------------------------------------------------------------
+    def _recognise(self, samples: np.ndarray) -> _Recognised:
+        o = self.options
+        t0 = time.perf_counter()
+        segments, info = self.model.transcribe(
+            samples, language="zh", task="transcribe", beam_size=o.beam_size,
+            vad_filter=True, vad_parameters={"min_silence_duration_ms": o.vad_min_silence_ms},
+            word_timestamps=True, condition_on_previous_text=False,
+            compression_ratio_threshold=o.compression_ratio_threshold,
+            log_prob_threshold=o.logprob_threshold,
+            no_speech_threshold=None,  # applied below, so that drops are listed
+            hotwords=self.vocabulary.hotword_text(),
+        )
+        words: list[Word] = []
+        dropped: list[dict[str, Any]] = []
+        for seg in segments:
+            text = to_simplified(seg.text.strip())
+            reason = None
+            if known_hallucination(text):
+                reason = "known_hallucination"
+            elif runaway_repetition(text) or seg.compression_ratio > o.compression_ratio_threshold:
+                reason = "repetition"
+            elif seg.no_speech_prob > o.no_speech_threshold and seg.avg_logprob < o.logprob_threshold:
+                reason = "no_speech"
+            elif not seg.words:
+                reason = "no_words"
+            if reason:
+                dropped.append({"start": round(seg.start, 2), "end": round(seg.end, 2),
+                                "text": text, "reason": reason,
+                                "no_speech_prob": round(seg.no_speech_prob, 3),
+                                "avg_logprob": round(seg.avg_logprob, 3)})
+                continue
+            for w in seg.words:
+                if w.word.strip() == "" or w.end <= w.start and not w.word.strip():
+                    continue
+                words.append(Word(start=round(w.start, 2), end=round(max(w.end, w.start), 2),
+                                  text=w.word, probability=round(w.probability, 3)))
+        return _Recognised(words=words, dropped=dropped,
+                           speech_s=float(info.duration_after_vad or 0.0),
+                           asr_s=time.perf_counter() - t0)
+
+    # -- text of one utterance ---------------------------------------------------------------
+    def _finish_words(self, words: list[Word]) -> tuple[str, list[Word]]:
+        raw = [w.text.strip() for w in words]
+        joined = "".join(raw)
+        conv = to_simplified(joined)
+        if len(conv) == len(joined):
+            parts, i = [], 0
+            for r in raw:
+                parts.append(conv[i:i + len(r)])
+                i += len(r)
+        else:
+            parts = [to_simplified(r) for r in raw]
+        if self._correct is not None:
+            fixed = self._correct("".join(parts))
+            if len(fixed) == sum(map(len, parts)):
+                out, i = [], 0
+                for p in parts:
+                    out.append(fixed[i:i + len(p)])
+                    i += len(p)
+                parts = out
+        new_words = [Word(start=w.start, end=w.end, text=p, probability=w.probability)
+                     for w, p in zip(words, parts)]
+        return chinese_punctuation("".join(parts)), new_words
+
+    def _utterance(self, speaker: str, words: list[Word], channel: np.ndarray,
+                   sr: int) -> Utterance | None:
+        text, words = self._finish_words(words)
+        if not text.strip("，。？！、；： "):
+            return None
+        start, end = words[0].start, max(w.end for w in words)
+        probs = [w.probability for w in words if w.probability is not None]
+        u = Utterance(speaker=speaker, start=start, end=end, text=text, words=words,
+                      confidence=round(float(np.mean(probs)), 3) if probs else None,
+                      level_dbfs=active_level_dbfs(channel, sr, start, end))
+        f0, f0_std = pitch_stats(channel, sr, start, end)
+        if f0 is not None:
+            u.extra["pitch_hz"] = f0
+            u.extra["pitch_std_st"] = f0_std
+        return u
+
+    # -- whole call --------------------------------------------------------------------------
+    def transcribe(self, path: Path | str, metadata: dict | None = None,
+                   call_id: str | None = None, agent_channel: str | None = None) -> Transcript:
+        """Transcribe one recording.
+
+        Args:
+            path: audio file (any format :func:`transcribe.audio.decode` reads).
+            metadata: call metadata for the transcript (RULES.md keys; kept as given).
+            call_id: the call's id (default: none).
+            agent_channel: ``left`` or ``right`` (default: the ``agent_channel`` setting).
+
+        Raises:
+            AudioError: the recording cannot be decoded (reason code in ``.reason``).
+        """
+        t0 = time.perf_counter()
+        audio = decode(path, max_duration_s=self.settings.max_duration_s)
+        decode_s = time.perf_counter() - t0
+        tr = self.transcribe_audio(audio, metadata=metadata, call_id=call_id,
+                                   agent_channel=agent_channel)
+        tr.diagnostics["timing"]["decode_s"] = round(decode_s, 3)
+        tr.diagnostics["timing"]["total_s"] = round(time.perf_counter() - t0, 3)
+        tr.diagnostics["source"] = {"file": Path(path).name, "codec": audio.codec,
+                                    "container": audio.container,
+                                    "sample_rate": audio.source_rate,
+                                    "bit_rate": audio.bit_rate}
+        return tr
+
+    def transcribe_audio(self, audio: DecodedAudio, metadata: dict | None = None,
+                         call_id: str | None = None,
+                         agent_channel: str | None = None) -> Transcript:
+        """Transcribe already decoded audio (see :meth:`transcribe`)."""
+        agent_channel = agent_channel or self.settings.agent_channel
+        if agent_channel not in ("left", "right"):
+            raise ValueError(f"agent_channel must be 'left' or 'right', got {agent_channel!r}")
+        sr = audio.sample_rate
+        warnings = list(audio.warnings)
+        dropped: list[dict[str, Any]] = []
+        timing: dict[str, Any] = {}
+        utterances: list[Utterance] = []
+        speech_s = 0.0
+        if audio.n_channels == 2:
+            ai = 0 if agent_channel == "left" else 1
+            chans = {"agent": audio.channels[ai], "customer": audio.channels[1 - ai]}
+            rec = {}
+            for who, ch in chans.items():
+                rec[who] = self._recognise(ch)
+                timing[f"asr_{who}_s"] = round(rec[who].asr_s, 3)
+                speech_s += rec[who].speech_s
+                dropped += [{**d, "speaker": who} for d in rec[who].dropped]
+            for who, other in (("agent", "customer"), ("customer", "agent")):
+                groups = split_utterances(rec[who].words, rec[other].words,
+                                          self.options.max_word_gap_s, self.options.turn_gap_s)
+                for g in groups:
+                    u = self._utterance(who, g, chans[who], sr)
+                    if u is not None:
+                        utterances.append(u)
+        else:
+            mono = audio.channels[0]
+            r = self._recognise(mono)
+            timing["asr_s"] = round(r.asr_s, 3)
+            speech_s = r.speech_s
+            dropped += [{**d, "speaker": "unknown"} for d in r.dropped]
+            for speaker, g in label_mono(mono, sr, r.words, self.options):
+                u = self._utterance(speaker, g, mono, sr)
+                if u is not None:
+                    utterances.append(u)
+            warnings.append(MONO_WARNING)
+        utterances.sort(key=lambda u: (u.start, u.end))
+        asr_total = sum(v for k, v in timing.items() if k.startswith("asr"))
+        timing["asr_total_s"] = round(asr_total, 3)
+        timing["realtime_factor"] = round(audio.duration / asr_total, 2) if asr_total else None
+        diagnostics = {
+            "model": self.model_path.name,
+            "model_path": str(self.model_path),
+            "channels": audio.n_channels,
+            "agent_channel": agent_channel if audio.n_channels == 2 else None,
+            "settings": {"language": "zh", "beam_size": self.options.beam_size, "vad": True,
+                         "word_timestamps": True, "condition_on_previous_text": False,
+                         "compute_type": self.settings.compute_type,
+                         "cpu_threads": self.settings.cpu_threads,
+                         "hotwords": self.vocabulary.hotword_text() is not None,
+                         "sound_alike_correction": self._correct is not None},
+            "speech_s": round(speech_s, 2),
+            "dropped": dropped,
+            "warnings": warnings,
+            "timing": timing,
+        }
+        return Transcript(utterances=utterances, call_id=call_id,
+                          duration=round(audio.duration, 2), metadata=dict(metadata or {}),
+                          diagnostics=diagnostics)

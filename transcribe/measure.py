@@ -1,0 +1,129 @@
+"""Acoustic measurements on one channel: active speech level and pitch.
+
+Only measures (no decoding, no recognition). Inputs are float32 samples in [-1, 1].
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import resample_poly
+
+#: Frame length for level measurement, seconds.
+LEVEL_FRAME_S = 0.01
+#: Frames quieter than this are never counted as speech, dBFS.
+LEVEL_FLOOR_DBFS = -60.0
+#: Frames more than this far below the loudest part of the span are pauses, dB.
+LEVEL_MARGIN_DB = 25.0
+
+
+def active_level_dbfs(samples: np.ndarray, sample_rate: int, start: float | None = None,
+                      end: float | None = None) -> float | None:
+    """Active speech level (dBFS) of ``samples[start:end]``: the mean power of its active frames.
+
+    A simplified ITU-T P.56: 10 ms frames; a frame is active when it is above -60 dBFS and within
+    25 dB of the span's 95th-percentile frame power, so pauses and line noise do not lower
+    the level. A full-scale sine measures -3 dBFS.
+
+    Args:
+        samples: one channel, float in [-1, 1].
+        sample_rate: Hz.
+        start, end: the span in seconds (default: all).
+
+    Returns:
+        The level in dBFS rounded to 0.1, or ``None`` when the span holds no active frame.
+    """
+    a = 0 if start is None else max(0, int(start * sample_rate))
+    b = len(samples) if end is None else min(len(samples), int(end * sample_rate))
+    n = int(LEVEL_FRAME_S * sample_rate)
+    if b - a < n:
+        return None
+    seg = np.asarray(samples[a:b], dtype=np.float64)
+    frames = seg[: (len(seg) // n) * n].reshape(-1, n)
+    power = np.mean(frames * frames, axis=1)
+    db = 10 * np.log10(power + 1e-20)
+    top = np.percentile(db, 95)
+    active = (db > LEVEL_FLOOR_DBFS) & (db > top - LEVEL_MARGIN_DB)
+    if not np.any(active):
+        return None
+    return round(float(10 * np.log10(np.mean(power[active]))), 1)
+
+
+# --- pitch ---------------------------------------------------------------------------------
+# Hand-written YIN (de Cheveigné & Kawahara 2002), vectorised with numpy: the libraries that ship
+# one (librosa, with numba/llvmlite; crepe/torchcrepe, with torch) would add hundreds of MB of
+# dependencies for this one measurement, and telephone speech at 8 kHz needs nothing more.
+PITCH_RATE = 8000
+PITCH_FMIN = 60.0
+PITCH_FMAX = 400.0
+_YIN_THRESHOLD = 0.15
+_FRAME = 320   # 40 ms at 8 kHz: two periods of the lowest pitch
+_HOP = 80      # 10 ms
+
+
+def f0_track(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Fundamental frequency per 10 ms frame (Hz), ``nan`` where unvoiced or silent.
+
+    Args:
+        samples: one channel, float in [-1, 1]; resampled to 8 kHz first.
+        sample_rate: Hz.
+    """
+    x = np.asarray(samples, dtype=np.float64)
+    if sample_rate != PITCH_RATE:
+        g = np.gcd(int(sample_rate), PITCH_RATE)
+        x = resample_poly(x, PITCH_RATE // g, int(sample_rate) // g)
+    tau_min = int(PITCH_RATE / PITCH_FMAX)
+    tau_max = int(PITCH_RATE / PITCH_FMIN) + 1
+    width = _FRAME - tau_max  # integration window
+    if len(x) < _FRAME:
+        return np.zeros(0)
+    n_frames = 1 + (len(x) - _FRAME) // _HOP
+    idx = np.arange(_FRAME)[None, :] + _HOP * np.arange(n_frames)[:, None]
+    frames = x[idx]
+    energy = np.mean(frames[:, :width] ** 2, axis=1)
+    # difference function d(tau) = e(0) + e(tau) - 2 r(tau), r via FFT cross-correlation
+    nfft = 1 << int(np.ceil(np.log2(2 * _FRAME)))
+    spec_a = np.fft.rfft(frames[:, :width], nfft)
+    spec_b = np.fft.rfft(frames, nfft)
+    r = np.fft.irfft(np.conj(spec_a) * spec_b, nfft)[:, :tau_max + 1]
+    sq = np.concatenate([np.zeros((n_frames, 1)), np.cumsum(frames ** 2, axis=1)], axis=1)
+    taus = np.arange(tau_max + 1)
+    e_tau = sq[:, taus + width] - sq[:, taus]
+    d = np.maximum(sq[:, [width]] + e_tau - 2 * r, 0.0)
+    d[:, 0] = 0.0
+    cum = np.cumsum(d[:, 1:], axis=1)
+    cmnd = np.ones_like(d)
+    cmnd[:, 1:] = d[:, 1:] * taus[1:] / np.maximum(cum, 1e-12)
+    f0 = np.full(n_frames, np.nan)
+    loud = energy > 10 ** (-50 / 10) * 1.0
+    band = cmnd[:, tau_min:tau_max]
+    below = band < _YIN_THRESHOLD
+    has = below.any(axis=1) & loud
+    for i in np.nonzero(has)[0]:
+        t = int(np.argmax(below[i]))
+        # walk down to the local minimum after the first dip under the threshold
+        while t + 1 < band.shape[1] and band[i, t + 1] < band[i, t]:
+            t += 1
+        tau = t + tau_min
+        if 0 < tau < tau_max:  # parabolic interpolation
+            a, b, c = cmnd[i, tau - 1], cmnd[i, tau], cmnd[i, tau + 1]
+            den = a - 2 * b + c
+            shift = 0.5 * (a - c) / den if abs(den) > 1e-12 else 0.0
+            tau = tau + float(np.clip(shift, -1, 1))
+        f0[i] = PITCH_RATE / tau
+    return f0
+
+
+def pitch_stats(samples: np.ndarray, sample_rate: int, start: float | None = None,
+                end: float | None = None) -> tuple[float | None, float | None]:
+    """Median f0 (Hz) of the voiced frames of a span and their spread (std, semitones).
+
+    Returns ``(None, None)`` when fewer than 5 frames are voiced.
+    """
+    a = 0 if start is None else max(0, int(start * sample_rate))
+    b = len(samples) if end is None else min(len(samples), int(end * sample_rate))
+    f0 = f0_track(samples[a:b], sample_rate)
+    v = f0[np.isfinite(f0)]
+    if len(v) < 5:
+        return None, None
+    med = float(np.median(v))
+    st = 12 * np.log2(v / med)
+    return round(med, 1), round(float(np.std(st)), 2)

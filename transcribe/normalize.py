@@ -1,0 +1,221 @@
+"""Text normalisation of recogniser output: script conversion, punctuation, hallucination guard,
+domain-vocabulary sound-alike correction, and the normalisation used to score accuracy (CER).
+
+Only text in, text out (no audio, no model).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+logger = logging.getLogger("transcribe.normalize")
+
+DEFAULT_VOCABULARY = Path(__file__).with_name("vocabulary.yaml")
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc  # noqa: PLC0415 - opencc-python-reimplemented
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified Chinese (OpenCC ``t2s``), on whole texts: phrase-level
+    conversion needs the context (word-by-word conversion leaves 覆 for 复)."""
+    return _t2s().convert(text) if text else text
+
+
+_PUNCT_MAP = str.maketrans({",": "，", "?": "？", "!": "！", ";": "；", ":": "："})
+
+
+def chinese_punctuation(text: str) -> str:
+    """Whisper writes ASCII punctuation in Chinese text: use the full-width forms (not after a
+    digit or Latin letter followed by one, e.g. ``3.5``), and drop spaces between Chinese
+    characters."""
+    text = re.sub(r"(?<=[^\x00-\x7f])\.(?!\d)|^\.", "。", text)
+    text = text.translate(_PUNCT_MAP)
+    text = re.sub(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])", "", text)
+    return text.strip()
+
+
+# --- hallucination guard -------------------------------------------------------------------
+#: Texts Whisper invents over silence, music and noise (learned from subtitles), simplified.
+KNOWN_HALLUCINATIONS = (
+    "字幕由amara.org社群提供", "amara.org", "请不吝点赞", "点赞订阅", "订阅转发", "打赏支持",
+    "明镜与点点栏目", "谢谢观看", "谢谢收看", "感谢观看", "感谢收看", "欢迎订阅", "字幕志愿者",
+    "中文字幕", "字幕由", "字幕提供", "优优独播剧场", "yoyo television series exclusive",
+    "李宗盛", "by索兰娅", "本节目由", "下集预告",
+)
+_HALLU_NORM = tuple(re.sub(r"[\s\W_]+", "", h.lower()) for h in KNOWN_HALLUCINATIONS)
+
+
+def _bare(text: str) -> str:
+    return re.sub(r"[\s\W_]+", "", text.lower())
+
+
+def known_hallucination(text: str) -> bool:
+    """True when the (simplified) text contains a known subtitle-style invention."""
+    bare = _bare(text)
+    return bool(bare) and any(h in bare for h in _HALLU_NORM)
+
+
+def runaway_repetition(text: str, min_repeats: int = 4) -> bool:
+    """True when a unit of 1-10 characters repeats ``min_repeats`` or more times in a row
+    and makes up most of the text (e.g. 好的好的好的好的好的…, 嗯嗯嗯嗯嗯嗯)."""
+    bare = _bare(text)
+    if len(bare) < 8:
+        return False
+    for n in range(1, 11):
+        m = re.search(r"(.{%d})\1{%d,}" % (n, min_repeats - 1), bare)
+        if m and len(m.group(0)) >= max(8, 0.5 * len(bare)):
+            return True
+    return False
+
+
+# --- domain vocabulary ---------------------------------------------------------------------
+@dataclass
+class Vocabulary:
+    """Domain terms that bias and correct recognition.
+
+    Attributes:
+        hotwords: phrases given to the decoder as hotwords (prefix prompt), or empty.
+        terms: known terms; a span of recognised text that sounds like one (pinyin without
+            tones, with common fuzzy pairs for terms of 3+ characters) is replaced by it.
+        corrections: explicit replacements ``wrong -> right`` applied first.
+        use_hotwords, use_correction: switches (measured on the benchmark).
+    """
+
+    hotwords: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    corrections: dict[str, str] = field(default_factory=dict)
+    use_hotwords: bool = True
+    use_correction: bool = True
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> "Vocabulary":
+        """Read a vocabulary YAML (default: the one shipped in ``transcribe/``).
+
+        Keys: ``hotwords``, ``terms``, ``estates``, ``organisations`` (lists, all count as
+        terms; ``estates``/``organisations`` also become hotwords), ``corrections`` (mapping),
+        ``use_hotwords``, ``use_correction`` (booleans).
+
+        Raises:
+            ValueError: the file is not a mapping or a key has the wrong type.
+        """
+        p = Path(path) if path is not None else DEFAULT_VOCABULARY
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"词表无法读取 / cannot read vocabulary {p}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ValueError(f"词表格式错误 / vocabulary {p} must be a mapping")
+        lists = {}
+        for key in ("hotwords", "terms", "estates", "organisations"):
+            v = data.get(key) or []
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise ValueError(f"词表格式错误 / vocabulary {p}: '{key}' must be a list of strings")
+            lists[key] = [x.strip() for x in v if x.strip()]
+        corr = data.get("corrections") or {}
+        if not isinstance(corr, dict):
+            raise ValueError(f"词表格式错误 / vocabulary {p}: 'corrections' must be a mapping")
+        names = lists["estates"] + lists["organisations"]
+        return cls(hotwords=lists["hotwords"] + names,
+                   terms=list(dict.fromkeys(lists["terms"] + names)),
+                   corrections={str(k): str(v) for k, v in corr.items()},
+                   use_hotwords=bool(data.get("use_hotwords", True)),
+                   use_correction=bool(data.get("use_correction", True)))
+
+    def hotword_text(self) -> str | None:
+        if not self.use_hotwords or not self.hotwords:
+            return None
+        return "，".join(self.hotwords)
+
+
+_FUZZY = ((r"^zh", "z"), (r"^ch", "c"), (r"^sh", "s"), (r"ing$", "in"), (r"eng$", "en"),
+          (r"ang$", "an"), (r"^l", "n"), (r"^h(?=u)", "f"))
+
+
+@lru_cache(maxsize=20000)
+def _py(ch: str) -> str:
+    from pypinyin import Style, lazy_pinyin  # noqa: PLC0415
+
+    if not ("\u4e00" <= ch <= "\u9fff"):
+        return ch
+    return lazy_pinyin(ch, style=Style.NORMAL)[0]
+
+
+@lru_cache(maxsize=20000)
+def _fuzzy(p: str) -> str:
+    for a, b in _FUZZY:
+        p = re.sub(a, b, p)
+    return p
+
+
+class SoundAlikeCorrector:
+    """Replace spans that sound like a known term by the term (服务中兴→服务中心, 物叶→物业).
+
+    Only same-length replacements are made (so word timestamps stay aligned), only over
+    Chinese characters, and only when the span differs from the term in at most half of its
+    characters (a whole different word that happens to sound alike is left alone).
+    """
+
+    def __init__(self, vocabulary: Vocabulary):
+        self.corrections = sorted(vocabulary.corrections.items(), key=lambda kv: -len(kv[0]))
+        self._by_len: dict[int, dict[tuple[str, ...], str]] = {}
+        for term in sorted(set(vocabulary.terms), key=len):
+            if len(term) < 2 or not all("\u4e00" <= c <= "\u9fff" for c in term):
+                continue
+            key = self._key(term)
+            self._by_len.setdefault(len(term), {}).setdefault(key, term)
+
+    @staticmethod
+    def _key(text: str) -> tuple[str, ...]:
+        fuzzy = len(text) >= 3
+        return tuple(_fuzzy(_py(c)) if fuzzy else _py(c) for c in text)
+
+    def __call__(self, text: str) -> str:
+        for wrong, right in self.corrections:
+            text = text.replace(wrong, right)
+        if not self._by_len:
+            return text
+        chars = list(text)
+        i = 0
+        lengths = sorted(self._by_len, reverse=True)
+        while i < len(chars):
+            done = False
+            for n in lengths:
+                span = chars[i:i + n]
+                if len(span) < n or not all("\u4e00" <= c <= "\u9fff" for c in span):
+                    continue
+                term = self._by_len[n].get(self._key("".join(span)))
+                if term is None:
+                    continue
+                diff = sum(a != b for a, b in zip(span, term))
+                if 0 < diff <= max(1, n // 2):
+                    chars[i:i + n] = list(term)
+                if diff <= max(1, n // 2):
+                    i += n
+                    done = True
+                    break
+            if not done:
+                i += 1
+        return "".join(chars)
+
+
+# --- scoring normalisation (CER) -----------------------------------------------------------
+_DIGITS = str.maketrans({"0": "零", "1": "一", "2": "二", "3": "三", "4": "四", "5": "五",
+                         "6": "六", "7": "七", "8": "八", "9": "九", "幺": "一", "〇": "零"})
+
+
+def normalize_for_cer(text: str) -> str:
+    """The benchmark's normalisation: simplified script, no punctuation or spaces, every digit
+    written as one Chinese digit character (1002→一零零二, 幺→一), Latin letters lower-cased."""
+    text = unicodedata.normalize("NFKC", to_simplified(text)).lower().translate(_DIGITS)
+    return "".join(c for c in text if not (unicodedata.category(c)[0] in "PZSC"))
