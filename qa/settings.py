@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     # A CTranslate2 Whisper model directory; default: the embedded Whisper base, assembled
     # into ``home/models`` on first use.
     model: Path | None = None
+    # Domain vocabulary YAML of the recogniser (hotwords, terms, estate names); default: the one
+    # shipped in transcribe/vocabulary.yaml.
+    vocabulary: Path | None = None
     agent_channel: Literal["left", "right"] = "left"
     max_duration_s: float = 3 * 3600
     compute_type: str = "int8"
