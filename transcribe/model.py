@@ -165,6 +165,7 @@ def assemble(target: Path, parts: list[Path] | None = None, side_dir: Path | Non
                 shutil.copyfile(src, tmp / name)
         (tmp / _MARKER).write_text(json.dumps(
             {"name": DEFAULT_MODEL_NAME, "sha256": digest, "size": size}), encoding="utf-8")
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private
         if target.exists():  # an older, incomplete or corrupt copy
             shutil.rmtree(target)
         os.replace(tmp, target)
