@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     job_max_attempts: int = 4
     # Wait before retry n after a transient error: retry_backoff_s * 2**(n-1) (s).
     retry_backoff_s: float = 5.0
+    # Celery queue the jobs are sent to (several installations may share one Redis).
+    celery_queue: str = "hotline-qa"
+    # "module:function" analysing one stored file (path, metadata, media_type) -> Report;
+    # default: qa.pipeline.analyze_file with one transcriber per worker process.
+    analyzer: str | None = None
 
     @property
     def effective_store_dir(self) -> Path:
