@@ -15,6 +15,9 @@ import click
 
 # Commands that live in qa itself: name -> "module:attribute".
 CORE_COMMANDS: dict[str, str] = {}
+CORE_COMMANDS["ingest"] = "qa.ingest:ingest_cmd"
+CORE_COMMANDS["worker"] = "qa.worker:worker_cmd"
+CORE_COMMANDS["calls"] = "qa.calls:calls_cmd"
 
 
 def _contributed() -> dict[str, str]:
