@@ -18,6 +18,7 @@ CORE_COMMANDS: dict[str, str] = {}
 CORE_COMMANDS["ingest"] = "qa.ingest:ingest_cmd"
 CORE_COMMANDS["worker"] = "qa.worker:worker_cmd"
 CORE_COMMANDS["calls"] = "qa.calls:calls_cmd"
+CORE_COMMANDS["report"] = "qa.report_cli:report_cmd"
 
 
 def _contributed() -> dict[str, str]:
