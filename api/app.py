@@ -1,0 +1,88 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+The REST API lives under ``/api/v1`` (OpenAPI at ``/api/v1/openapi.json``, docs at
+``/api/docs``); the web pages (issue 7) are added by :func:`api.web.register` when present.
+
+Example::
+
+    uvicorn --factory api.app:create_app
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from api.security import Signer, resolve_secret_key
+from api.services.errors import ServiceError
+from models import make_engine, session_factory
+from qa.settings import Settings, get_settings
+
+log = logging.getLogger("api")
+API_PREFIX = "/api/v1"
+
+FIELD_ZH = {"missing": "缺少必填项", "string_too_short": "太短", "string_too_long": "太长",
+            "literal_error": "取值不在允许范围内", "int_parsing": "应为整数",
+            "float_parsing": "应为数字", "bool_parsing": "应为 true/false",
+            "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD", "date_parsing":
+            "日期格式应为 YYYY-MM-DD", "json_invalid": "JSON 格式错误",
+            "string_pattern_mismatch": "格式不正确", "value_error": "取值无效",
+            "greater_than_equal": "太小", "less_than_equal": "太大",
+            "model_attributes_type": "应为 JSON 对象", "dict_type": "应为 JSON 对象"}
+
+
+def _validation_message(errors: list[dict]) -> list[dict]:
+    out = []
+    for e in errors:
+        loc = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path"))
+        zh = FIELD_ZH.get(e.get("type", ""), "无效")
+        out.append({"field": loc, "message": f"{loc or '请求'}：{zh} / {e.get('msg', '')}",
+                    "type": e.get("type")})
+    return out
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the app for ``settings`` (default: from the environment).
+
+    Raises:
+        ValueError: an unsafe ``HOTLINE_QA_SECRET_KEY``.
+    """
+    settings = settings or get_settings()
+    app = FastAPI(title="热线质检 Hotline QA API", version="1",
+                  description="质检结果、复核、申诉、月度考核与报表 / QA results, review, appeals, "
+                              "monthly assessment and reports. Authenticate with the session "
+                              "cookie from POST /api/v1/auth/login (writes need the X-CSRF-Token "
+                              "header) or a bearer token from POST /api/v1/auth/token.",
+                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url="/api/docs",
+                  redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.effective_database_url)
+    app.state.sessions = session_factory(app.state.engine)
+    app.state.signer = Signer(resolve_secret_key(settings), settings.session_max_age_s)
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_message(exc.errors())}, status_code=422)
+
+    from api.routes import (appeals, assessments, audit, auth, calls, findings, forms, reports,
+                            rules, users)
+    for module in (auth, calls, findings, appeals, assessments, rules, forms, users, reports,
+                   audit):
+        app.include_router(module.router, prefix=API_PREFIX)
+
+    @app.get(f"{API_PREFIX}/health", tags=["meta"], summary="服务状态 / liveness")
+    def health() -> dict:
+        return {"status": "ok"}
+
+    if importlib.util.find_spec("api.web") is not None:  # the web UI (issue 7), when present
+        from api import web  # noqa: PLC0415
+        web.register(app)
+    return app

@@ -1,0 +1,98 @@
+"""Typed dependencies of the routes: database session, settings, the current user by role.
+
+``SessionDep`` — a SQLAlchemy session for the request (rolled back on error; handlers commit).
+``CurrentUser`` — any signed-in, active user (session cookie or bearer token); a write request
+authenticated by the cookie must carry the CSRF token. ``SupervisorUser`` — supervisor or admin.
+``AdminUser`` — admin only.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy.orm import Session
+
+from api.security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_matches, password_stamp
+from models import User
+from qa.settings import Settings
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+TOKEN_MAX_AGE_S = 30 * 24 * 3600
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    session = request.app.state.sessions()
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+UNAUTHENTICATED = "未登录或登录已过期，请重新登录 / not signed in or session expired"
+
+
+async def get_current_user(request: Request, db: SessionDep) -> User:
+    signer = request.app.state.signer
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        data = signer.read_token(auth[7:].strip(), TOKEN_MAX_AGE_S)
+        via_cookie = False
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        data = signer.read_session(cookie) if cookie else None
+        via_cookie = True
+    if data is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNAUTHENTICATED,
+                            headers={"WWW-Authenticate": "Bearer"})
+    user = db.get(User, data.user_id)
+    if user is None or not user.active or password_stamp(user.password_hash) != data.stamp:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNAUTHENTICATED,
+                            headers={"WWW-Authenticate": "Bearer"})
+    if via_cookie and request.method not in SAFE_METHODS:
+        given = request.headers.get(CSRF_HEADER)
+        if not given and request.headers.get("content-type", "").startswith(
+                ("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            given = value if isinstance(value, str) else None
+        if not csrf_matches(data.csrf, given):
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                "请求缺少有效的 CSRF 令牌，请刷新页面后重试 / CSRF token missing "
+                                "or invalid")
+    request.state.user = user
+    request.state.csrf_token = data.csrf or None
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_supervisor(user: CurrentUser) -> User:
+    if user.role not in ("supervisor", "admin"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "需要质检主管权限 / supervisors only")
+    return user
+
+
+def require_admin(user: CurrentUser) -> User:
+    if user.role != "admin":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "需要管理员权限 / admins only")
+    return user
+
+
+SupervisorUser = Annotated[User, Depends(require_supervisor)]
+AdminUser = Annotated[User, Depends(require_admin)]
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None

@@ -1,0 +1,320 @@
+"""Pydantic schemas of the REST API, one per direction (``…Create``/``…Update`` in,
+``…Public`` out), separate from the ORM classes in :mod:`models`."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Role = Literal["admin", "supervisor", "agent"]
+CallType = Literal["complaint", "repair", "inquiry", "suggestion", "other"]
+ComplaintType = Literal["resolve", "vent", "expectation"]
+FollowUp = Literal["open", "in_progress", "resolved"]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- auth ---------------------------------------------------------------------------------------
+
+class LoginRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=150, description="用户名")
+    password: str = Field(min_length=1, max_length=500, description="密码")
+
+
+class PasswordChange(BaseModel):
+    old_password: str = Field(min_length=1, max_length=500)
+    new_password: str = Field(min_length=8, max_length=500, description="至少 8 个字符")
+
+
+class UserPublic(Out):
+    id: int
+    username: str
+    role: Role
+    agent_id: str | None = None
+    display_name: str | None = None
+    active: bool
+    created_at: datetime | None = None
+    last_login_at: datetime | None = None
+
+
+class SessionPublic(BaseModel):
+    user: UserPublic
+    csrf_token: str | None = Field(None, description="Send back as X-CSRF-Token on writes")
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+# --- users, agents ------------------------------------------------------------------------------
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=2, max_length=150, pattern=r"^[\w.@-]+$")
+    password: str = Field(min_length=8, max_length=500)
+    role: Role
+    agent_id: str | None = Field(None, max_length=64)
+    display_name: str | None = Field(None, max_length=200)
+
+
+class UserUpdate(BaseModel):
+    role: Role | None = None
+    agent_id: str | None = Field(None, max_length=64)
+    display_name: str | None = Field(None, max_length=200)
+    active: bool | None = None
+    password: str | None = Field(None, min_length=8, max_length=500)
+
+
+class AgentPublic(Out):
+    id: str
+    name: str
+    team: str | None = None
+    active: bool
+
+
+class AgentCreate(BaseModel):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[\w-]+$")
+    name: str = Field("", max_length=200)
+    team: str | None = Field(None, max_length=200)
+
+
+# --- calls ----------------------------------------------------------------------------------------
+
+class CallSummary(Out):
+    id: str
+    filename: str
+    agent_id: str | None = None
+    agent_name: str | None = None
+    caller_number: str | None = None
+    started_at: datetime | None = None
+    duration: float | None = None
+    status: str
+    score: float | None = None
+    red_line: bool | None = None
+    call_type: str | None = None
+    complaint_type: str | None = None
+    needs_review: bool = False
+    scenario: str | None = None
+    estate: str | None = None
+    follow_up_status: str | None = None
+    failed_rules: list[str] = []
+    pending_reviews: int = 0
+
+
+class CallPage(BaseModel):
+    items: list[CallSummary]
+    total: int
+    page: int
+    page_size: int
+
+
+class AppealPublic(Out):
+    id: int
+    finding_id: int
+    call_id: str
+    agent_id: str | None = None
+    reason: str
+    state: str
+    reply: str | None = None
+    created_at: datetime | None = None
+    decided_at: datetime | None = None
+    rule_code: str | None = None
+
+
+class ReviewPublic(Out):
+    id: int
+    finding_id: int | None = None
+    decision: str
+    comment: str | None = None
+    reviewer: str | None = None
+    created_at: datetime | None = None
+
+
+class FindingPublic(Out):
+    id: int
+    call_id: str
+    code: str
+    name: str | None = None
+    status: str
+    confidence: float
+    deduction: float
+    needs_review: bool
+    red_line: bool
+    message: str | None = None
+    evidence: list[dict[str, Any]] = []
+    extra: dict[str, Any] | None = None
+    review_state: str
+    review_comment: str | None = None
+    reviewed_at: datetime | None = None
+    appeals: list[AppealPublic] = []
+    reviews: list[ReviewPublic] = []
+
+
+class ClassificationPublic(Out):
+    id: int
+    kind: str
+    call_type: str
+    call_type_confidence: float | None = None
+    complaint_type: str | None = None
+    complaint_confidence: float | None = None
+    cues: list[Any] | None = None
+    comment: str | None = None
+    created_at: datetime | None = None
+
+
+class ScorePublic(Out):
+    id: int
+    form_name: str | None = None
+    form_version: str | None = None
+    score: float
+    red_line: bool
+    breakdown: dict[str, Any] | None = None
+    current: bool
+    reason: str | None = None
+    created_at: datetime | None = None
+
+
+class CallDetail(CallSummary):
+    metadata: dict[str, Any] = {}
+    result_available_at: datetime | None = None
+    appeal_deadline: datetime | None = None
+    can_appeal: bool = False
+    effective_score: float | None = None
+    transcript: dict[str, Any] | None = None
+    findings: list[FindingPublic] = []
+    classifications: list[ClassificationPublic] = []
+    scores: list[ScorePublic] = []
+    audio_url: str | None = None
+    error: str | None = None
+
+
+class ClassificationCorrection(BaseModel):
+    call_type: CallType
+    complaint_type: ComplaintType | None = None
+    comment: str | None = Field(None, max_length=2000)
+
+    @field_validator("complaint_type")
+    @classmethod
+    def _complaint_only(cls, v: str | None, info: Any) -> str | None:
+        if v is not None and info.data.get("call_type") != "complaint":
+            raise ValueError("只有投诉电话才有投诉类型 / complaint_type needs call_type complaint")
+        return v
+
+
+class FollowUpUpdate(BaseModel):
+    follow_up_status: FollowUp | None = None
+    scenario: str | None = Field(None, max_length=100)
+    estate: str | None = Field(None, max_length=200)
+    comment: str | None = Field(None, max_length=2000)
+
+
+class CommentCreate(BaseModel):
+    comment: str = Field(min_length=1, max_length=2000, description="备注")
+
+
+class UploadAccepted(BaseModel):
+    call_id: str
+    status: str
+    duplicate: bool = False
+    message: str
+
+
+# --- review, appeals ------------------------------------------------------------------------------
+
+class ReviewCreate(BaseModel):
+    decision: Literal["uphold", "overturn"]
+    comment: str | None = Field(None, max_length=2000)
+
+
+class AppealCreate(BaseModel):
+    reason: str = Field(min_length=2, max_length=4000, description="申诉理由")
+
+
+class AppealDecision(BaseModel):
+    decision: Literal["accept", "reject"]
+    reply: str = Field(min_length=1, max_length=4000, description="答复")
+
+
+class QueueItem(BaseModel):
+    call: CallSummary
+    reason: Literal["red_line", "low_confidence", "sample"]
+    finding_ids: list[int] = []
+
+
+# --- assessments, rules, forms, audit ---------------------------------------------------------
+
+class RedLinePublic(BaseModel):
+    call_id: str
+    code: str
+    state: str
+    finding_id: int | None = None
+    started_at: datetime | None = None
+
+
+class AssessmentPublic(BaseModel):
+    agent_id: str
+    month: str
+    agent_name: str | None = None
+    team: str | None = None
+    calls: int
+    scored_calls: int
+    average_score: float | None = None
+    grade: str | None = None
+    grade_by_score: str | None = None
+    red_lines: list[RedLinePublic] = []
+    red_lines_pending: int = 0
+    red_lines_confirmed: int = 0
+    red_lines_overturned: int = 0
+    pending_reviews: int = 0
+    fail_rates: dict[str, dict[str, float]] = {}
+    closed: bool = False
+    outlook: str = ""
+
+
+class CloseMonth(BaseModel):
+    agent_ids: list[str] | None = None
+
+
+class RulePublic(BaseModel):
+    code: str
+    name: str
+    family: str
+    red_line: bool
+    summary: str
+    doc: str
+    weight: float | None = None
+
+
+class FormCreate(BaseModel):
+    yaml_text: str = Field(min_length=1, max_length=200_000, description="评分表 YAML")
+    activate: bool = False
+
+
+class FormPublic(Out):
+    id: int
+    name: str
+    version: int
+    sha256: str
+    active: bool
+    created_at: datetime | None = None
+    yaml_text: str | None = None
+
+
+class AuditPublic(Out):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str | None = None
+    object_id: str | None = None
+    details: dict[str, Any] | None = None
+
+
+class Problem(BaseModel):
+    """Error body: ``detail`` is a human message (Chinese first)."""
+
+    detail: Any

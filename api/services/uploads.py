@@ -1,0 +1,111 @@
+"""Upload of a recording (or transcript JSON) through the API: the same path as folder
+ingestion — the file is saved under ``home/uploads``, optional metadata becomes its sidecar,
+and :class:`qa.ingest.Ingestor` records the call and its job (deduplicated by content)."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.services.audit import audit
+from api.services.errors import Invalid, TooLarge
+from models import Call, User
+from qa.settings import Settings
+
+log = logging.getLogger("api.uploads")
+CHUNK = 1 << 20
+
+
+def _safe_name(name: str) -> str:
+    base = Path(name or "upload").name
+    base = re.sub(r"[^\w.\-\u4e00-\u9fff]+", "_", base).strip("._") or "upload"
+    return base[-150:]
+
+
+def _probe(path: Path) -> None:
+    """Reject files that are not audio (or not a transcript JSON) with a clear message."""
+    if path.suffix.lower() == ".json":
+        from qa.records import Transcript, TranscriptFormatError
+        try:
+            Transcript.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (UnicodeDecodeError, json.JSONDecodeError, TranscriptFormatError, TypeError,
+                AttributeError) as exc:
+            raise Invalid(f"转写 JSON 格式不正确 / not a transcript document: {exc}") from None
+        return
+    import av
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise Invalid("文件中没有音频 / the file has no audio stream")
+    except Invalid:
+        raise
+    except Exception as exc:  # noqa: BLE001 - PyAV raises many kinds for non-audio
+        raise Invalid(f"不是可识别的录音文件 / not a recognisable recording: {exc}") from None
+
+
+def save_upload(db: Session, user: User, settings: Settings, filename: str, stream: BinaryIO,
+                metadata: dict[str, Any] | None, ip: str | None = None,
+                engine=None) -> tuple[Call, bool]:
+    """Store an uploaded file and enqueue it like an ingested one.
+
+    Returns ``(call, duplicate)``. Raises :class:`TooLarge` over ``upload_max_bytes``,
+    :class:`Invalid` for an empty file, a disallowed suffix, or content that is not audio.
+    """
+    from qa.ingest import Ingestor, sha256_file
+
+    name = _safe_name(filename)
+    suffixes = tuple(s.strip().lower() for s in settings.ingest_suffixes.split(",") if s.strip())
+    if not name.lower().endswith(suffixes):
+        raise Invalid(f"不支持的文件类型 / unsupported file type; allowed: {', '.join(suffixes)}")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise Invalid("metadata 必须是 JSON 对象 / metadata must be a JSON object")
+    root = Path(settings.home) / "uploads"
+    day = datetime.now(timezone.utc)
+    folder = root / f"{day:%Y%m%d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / f"{day:%H%M%S}_{secrets.token_hex(3)}_{name}"
+    tmp = dest.with_name("." + dest.name + ".part")
+    size = 0
+    try:
+        with open(tmp, "wb") as out:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > settings.upload_max_bytes:
+                    raise TooLarge(f"文件超过上限 {settings.upload_max_bytes // (1024 * 1024)} MB"
+                                   " / file too large")
+                out.write(chunk)
+        if size == 0:
+            raise Invalid("上传的文件是空的 / the uploaded file is empty")
+        _probe(tmp)
+        sha = sha256_file(tmp)
+        existing = db.scalar(select(Call).where(Call.content_sha256 == sha))
+        if existing is not None:
+            tmp.unlink()
+            audit(db, user, "call.upload", "call", existing.id,
+                  {"filename": name, "duplicate": True}, ip)
+            db.commit()
+            return existing, True
+        if metadata:
+            meta_path = dest.with_name(dest.name.rsplit(".", 1)[0] + ".meta.json")
+            meta_path.write_text(json.dumps(metadata, ensure_ascii=False), encoding="utf-8")
+        tmp.rename(dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    ingestor = Ingestor(folder, engine or db.get_bind(), settings)
+    outcome, _ = ingestor.ingest_file(dest)
+    db.expire_all()
+    call = db.scalar(select(Call).where(Call.content_sha256 == sha))
+    if call is None:  # quarantined by ingestion
+        raise Invalid(f"文件无法入库（{outcome}）/ the file was not accepted")
+    audit(db, user, "call.upload", "call", call.id,
+          {"filename": name, "size": size, "duplicate": outcome == "duplicates"}, ip)
+    db.commit()
+    return call, outcome == "duplicates"

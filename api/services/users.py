@@ -1,0 +1,130 @@
+"""Accounts: create users, change passwords and roles, authenticate, the first admin."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.security import (generate_password, hash_password, login_blocked, needs_rehash,
+                          record_login, verify_password)
+from api.services.audit import audit
+from api.services.errors import Conflict, Invalid, NotFound, Throttled
+from models import Agent, User
+from qa.settings import Settings
+
+ROLES = ("admin", "supervisor", "agent")
+BAD_LOGIN = "用户名或密码错误 / wrong username or password"
+
+
+def _check_role(db: Session, role: str, agent_id: str | None, *, create_agent: bool) -> None:
+    if role not in ROLES:
+        raise Invalid(f"角色只能是 {'/'.join(ROLES)} / role must be one of {ROLES}")
+    if role == "agent":
+        if not agent_id:
+            raise Invalid("客服人员账号必须关联工号（agent_id）/ agent users need an agent_id")
+        if db.get(Agent, agent_id) is None:
+            if not create_agent:
+                raise Invalid(f"工号 {agent_id} 不存在 / unknown agent id {agent_id}")
+            db.add(Agent(id=agent_id, name=agent_id))
+            db.flush()
+
+
+def create_user(db: Session, actor: User | None, username: str, password: str, role: str,
+                agent_id: str | None = None, display_name: str | None = None, *,
+                create_agent: bool = False, ip: str | None = None) -> User:
+    """Create a user. Raises :class:`Invalid` (bad role/agent/password) or :class:`Conflict`
+    (username taken)."""
+    username = username.strip()
+    if not username:
+        raise Invalid("用户名不能为空 / username is empty")
+    if db.scalar(select(User).where(func.lower(User.username) == username.lower())):
+        raise Conflict(f"用户名 {username} 已存在 / username taken")
+    _check_role(db, role, agent_id, create_agent=create_agent)
+    try:
+        pw = hash_password(password)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    user = User(username=username, password_hash=pw, role=role,
+                agent_id=agent_id if role == "agent" else None, display_name=display_name,
+                active=True, password_changed_at=datetime.now(timezone.utc))
+    db.add(user)
+    db.flush()
+    audit(db, actor, "user.create", "user", user.id,
+          {"username": username, "role": role, "agent_id": user.agent_id}, ip)
+    return user
+
+
+def set_password(db: Session, actor: User | None, user: User, password: str,
+                 ip: str | None = None) -> None:
+    """Set a new password (ends the user's sessions and tokens)."""
+    try:
+        user.password_hash = hash_password(password)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    user.password_changed_at = datetime.now(timezone.utc)
+    audit(db, actor, "user.password", "user", user.id, {"username": user.username}, ip)
+    db.flush()
+
+
+def update_user(db: Session, actor: User, user_id: int, changes: dict, ip: str | None = None
+                ) -> User:
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound("用户不存在 / user not found")
+    role = changes.get("role") or user.role
+    agent_id = changes["agent_id"] if changes.get("agent_id") is not None else user.agent_id
+    _check_role(db, role, agent_id, create_agent=False)
+    if user.id == actor.id and (role != "admin" or changes.get("active") is False):
+        raise Conflict("不能取消自己的管理员权限或停用自己 / cannot demote or disable yourself")
+    before = {"role": user.role, "agent_id": user.agent_id, "active": user.active,
+              "display_name": user.display_name}
+    user.role, user.agent_id = role, agent_id if role == "agent" else None
+    if changes.get("display_name") is not None:
+        user.display_name = changes["display_name"]
+    if changes.get("active") is not None:
+        user.active = bool(changes["active"])
+    after = {"role": user.role, "agent_id": user.agent_id, "active": user.active,
+             "display_name": user.display_name}
+    audit(db, actor, "user.update", "user", user.id, {"before": before, "after": after}, ip)
+    if changes.get("password"):
+        set_password(db, actor, user, changes["password"], ip)
+    db.flush()
+    return user
+
+
+def authenticate(db: Session, settings: Settings, username: str, password: str,
+                 ip: str | None) -> User:
+    """Check a login. Raises :class:`Throttled` after too many failures, :class:`Invalid`
+    (401 by the routes) on a wrong username or password. Commits the attempt record."""
+    username = (username or "").strip()
+    if login_blocked(db, settings, username, ip):
+        raise Throttled(f"登录失败次数过多，请 {settings.login_window_s // 60} 分钟后再试 / "
+                        "too many failed logins, try later")
+    user = db.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    ok = bool(user and user.active and verify_password(user.password_hash, password))
+    record_login(db, username, ip, ok)
+    if not ok:
+        db.commit()
+        raise Invalid(BAD_LOGIN)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = datetime.now(timezone.utc)
+    db.commit()
+    return user
+
+
+def ensure_first_admin(db: Session, username: str = "admin") -> tuple[User, str] | None:
+    """Create the first admin with a random one-time password when no admin exists.
+
+    Returns ``(user, password)`` when one was created (print the password once), else None.
+    """
+    if db.scalar(select(User).where(User.role == "admin", User.active.is_(True)).limit(1)):
+        return None
+    password = generate_password()
+    existing = db.scalar(select(User).where(User.username == username))
+    if existing is not None:
+        existing.role, existing.active = "admin", True
+        set_password(db, None, existing, password)
+        return existing, password
+    return create_user(db, None, username, password, "admin"), password

@@ -1,0 +1,262 @@
+"""The monthly assessment and reports over the database: load stored calls as plain records,
+recompute and persist an agent's month, close (freeze) a month.
+
+Times in the database are UTC; months and weeks are the call centre's local ones
+(``settings.timezone``, default Asia/Shanghai).
+
+Example::
+
+    with session_scope() as db:
+        a = recompute(db, "A1001", "2026-11")
+        a.grade
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from models import Agent, Appeal, Call, Finding, MonthlyAssessment, ScoringForm
+from qa.assessment import (CallOutcome, FindingOutcome, Grading, MonthlyAssessment as Assessment,
+                           RedLine, assess_month, iso_week_range, parse_month)
+from qa.settings import Settings, get_settings
+
+log = logging.getLogger("qa.assessment_store")
+
+
+def local_tz(settings: Settings | None = None) -> ZoneInfo:
+    return ZoneInfo((settings or get_settings()).timezone)
+
+
+def month_bounds_utc(month: str, settings: Settings | None = None) -> tuple[datetime, datetime]:
+    """UTC ``[start, end)`` of a local month. Raises ``ValueError`` for a bad month."""
+    start, end = parse_month(month)
+    tz = local_tz(settings)
+    return (start.replace(tzinfo=tz).astimezone(timezone.utc),
+            end.replace(tzinfo=tz).astimezone(timezone.utc))
+
+
+def week_bounds_utc(week: str, settings: Settings | None = None) -> tuple[datetime, datetime]:
+    monday, nxt = iso_week_range(week)
+    tz = local_tz(settings)
+    return (datetime(monday.year, monday.month, monday.day, tzinfo=tz).astimezone(timezone.utc),
+            datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz).astimezone(timezone.utc))
+
+
+def grading(db: Session, settings: Settings | None = None) -> Grading:
+    """Grading rules from the active scoring form (database, else the shipped default form),
+    with the configured appeal window."""
+    settings = settings or get_settings()
+    form: Any = None
+    try:
+        row = db.scalar(select(ScoringForm).where(ScoringForm.active.is_(True))
+                        .order_by(ScoringForm.id.desc()).limit(1))
+        form = form_from_text(row.yaml_text) if row is not None else default_form()
+    except Exception as exc:  # noqa: BLE001 - grading must work without the rules package
+        log.warning("scoring form unavailable, using default grade thresholds: %s", exc)
+    return Grading.from_form(form, appeal_window_days=settings.appeal_window_days)
+
+
+def default_form() -> Any:
+    """The shipped scoring form (:func:`qa.scoring.load_form`)."""
+    from qa.scoring import load_form
+    return load_form()
+
+
+def form_from_text(yaml_text: str) -> Any:
+    """A scoring form from its YAML text, validated by :func:`qa.scoring.load_form`.
+
+    Raises:
+        whatever ``load_form`` raises for a bad form (its message names the problem).
+    """
+    import tempfile
+
+    from qa.scoring import load_form
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "form.yaml"
+        path.write_text(yaml_text, encoding="utf-8")
+        return load_form(path)
+
+
+def to_local(ts: datetime | None, tz: ZoneInfo) -> datetime | None:
+    """A stored (UTC) timestamp as naive local wall-clock time."""
+    if ts is None:
+        return None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=timezone.utc)
+    return ts.astimezone(tz).replace(tzinfo=None)
+
+
+def appeal_state_of(appeals: Iterable[Appeal]) -> str | None:
+    states = [a.state for a in appeals]
+    for s in ("accepted", "open", "rejected"):
+        if s in states:
+            return s
+    return None
+
+
+def outcome_of(call: Call, tz: ZoneInfo) -> CallOutcome:
+    """A stored call as a :class:`~qa.assessment.CallOutcome` (findings, reviews, appeals)."""
+    findings = [FindingOutcome(code=f.code, status=f.status, deduction=f.deduction or 0.0,
+                               confidence=f.confidence, needs_review=f.needs_review,
+                               review_state=f.review_state,
+                               appeal_state=appeal_state_of(f.appeals), finding_id=f.id)
+                for f in call.findings]
+    agent = call.agent
+    return CallOutcome(call_id=call.id, agent_id=call.agent_id,
+                       started_at=to_local(call.started_at, tz), score=call.score,
+                       findings=findings, result_available_at=call.result_available_at,
+                       call_type=call.call_type, complaint_type=call.complaint_type,
+                       scenario=call.scenario, estate=call.estate,
+                       follow_up_status=call.follow_up_status, caller_number=call.caller_number,
+                       agent_name=agent.name if agent else None,
+                       team=agent.team if agent else None, duration=call.duration)
+
+
+def load_outcomes(db: Session, start: datetime, end: datetime, *, agent_id: str | None = None,
+                  settings: Settings | None = None) -> list[CallOutcome]:
+    """Analysed calls (status ``done``) started in UTC ``[start, end)``."""
+    tz = local_tz(settings)
+    q = (select(Call).where(Call.status == "done", Call.started_at >= start, Call.started_at < end)
+         .options(selectinload(Call.findings).selectinload(Finding.appeals),
+                  selectinload(Call.agent)).order_by(Call.started_at))
+    if agent_id is not None:
+        q = q.where(Call.agent_id == agent_id)
+    return [outcome_of(c, tz) for c in db.scalars(q)]
+
+
+def month_outcomes(db: Session, month: str, *, agent_id: str | None = None,
+                   settings: Settings | None = None) -> list[CallOutcome]:
+    start, end = month_bounds_utc(month, settings)
+    return load_outcomes(db, start, end, agent_id=agent_id, settings=settings)
+
+
+def _row(db: Session, agent_id: str, month: str) -> MonthlyAssessment | None:
+    return db.scalar(select(MonthlyAssessment).where(MonthlyAssessment.agent_id == agent_id,
+                                                     MonthlyAssessment.month == month))
+
+
+def _frozen(row: MonthlyAssessment) -> Assessment:
+    f = dict(row.figures or {})
+    red = [RedLine(r["call_id"], r["code"], r["state"], r.get("finding_id"),
+                   datetime.fromisoformat(r["started_at"]) if r.get("started_at") else None)
+           for r in f.get("red_lines", [])]
+    return Assessment(agent_id=row.agent_id, month=row.month, calls=f.get("calls", 0),
+                      scored_calls=f.get("scored_calls", 0),
+                      average_score=f.get("average_score"), grade=f.get("grade"),
+                      grade_by_score=f.get("grade_by_score"), red_lines=red,
+                      fail_rates=f.get("fail_rates", {}),
+                      pending_reviews=f.get("pending_reviews", 0),
+                      agent_name=f.get("agent_name"), team=f.get("team"), closed=True)
+
+
+def is_closed(db: Session, agent_id: str | None, month: str) -> bool:
+    if agent_id is None:
+        return False
+    row = _row(db, agent_id, month)
+    return bool(row and row.closed)
+
+
+def recompute(db: Session, agent_id: str, month: str, *, now: datetime | None = None,
+              settings: Settings | None = None) -> Assessment:
+    """Recompute an agent's month from the stored calls and save the figures (a closed month is
+    returned frozen, unchanged). Flushes; the caller commits.
+
+    Raises:
+        ValueError: bad month.
+    """
+    row = _row(db, agent_id, month)
+    if row is not None and row.closed:
+        return _frozen(row)
+    calls = month_outcomes(db, month, agent_id=agent_id, settings=settings)
+    a = assess_month(agent_id, month, calls, grading=grading(db, settings), now=now)
+    if a.agent_name is None:
+        agent = db.get(Agent, agent_id)
+        if agent is not None:
+            a.agent_name, a.team = agent.name, agent.team
+    if db.get(Agent, agent_id) is None:
+        return a  # calls of an unknown agent: nothing to store against
+    if row is None:
+        row = MonthlyAssessment(agent_id=agent_id, month=month)
+        db.add(row)
+    row.grade, row.average_score, row.call_count = a.grade, a.average_score, a.calls
+    row.red_line = a.red_lines_confirmed > 0
+    row.figures = a.to_dict()
+    db.flush()
+    return a
+
+
+def recompute_for_call(db: Session, call: Call, settings: Settings | None = None
+                       ) -> Assessment | None:
+    """Recompute the month of the call's agent (after a review or appeal changed a finding)."""
+    if not call.agent_id or not call.started_at:
+        return None
+    local = to_local(call.started_at, local_tz(settings))
+    return recompute(db, call.agent_id, f"{local.year:04d}-{local.month:02d}", settings=settings)
+
+
+def month_agents(db: Session, month: str, settings: Settings | None = None) -> list[str]:
+    start, end = month_bounds_utc(month, settings)
+    ids = set(db.scalars(select(Call.agent_id).where(
+        Call.status == "done", Call.started_at >= start, Call.started_at < end,
+        Call.agent_id.is_not(None)).distinct()))
+    ids |= set(db.scalars(select(MonthlyAssessment.agent_id)
+                          .where(MonthlyAssessment.month == month)))
+    return sorted(ids)
+
+
+def assessments(db: Session, month: str, *, agent_id: str | None = None,
+                settings: Settings | None = None) -> list[Assessment]:
+    """Every agent's month (or one agent's), recomputed live unless closed."""
+    agents = [agent_id] if agent_id else month_agents(db, month, settings)
+    return [recompute(db, a, month, settings=settings) for a in agents]
+
+
+def close_month(db: Session, month: str, *, user_id: int | None = None,
+                agent_ids: Iterable[str] | None = None, settings: Settings | None = None
+                ) -> list[Assessment]:
+    """Close (freeze) a month: every window closes, figures are computed one last time and
+    kept; later reviews or appeals no longer change them. Flushes; the caller commits."""
+    out = []
+    now = datetime.now(timezone.utc)
+    for agent_id in (list(agent_ids) if agent_ids else month_agents(db, month, settings)):
+        row = _row(db, agent_id, month)
+        if row is not None and row.closed:
+            out.append(_frozen(row))
+            continue
+        calls = month_outcomes(db, month, agent_id=agent_id, settings=settings)
+        a = assess_month(agent_id, month, calls, grading=grading(db, settings), closed=True)
+        agent = db.get(Agent, agent_id)
+        if agent is None:
+            continue
+        a.agent_name, a.team = a.agent_name or agent.name, a.team or agent.team
+        if row is None:
+            row = MonthlyAssessment(agent_id=agent_id, month=month)
+            db.add(row)
+        row.grade, row.average_score, row.call_count = a.grade, a.average_score, a.calls
+        row.red_line = a.red_lines_confirmed > 0
+        row.figures = a.to_dict()
+        row.closed, row.closed_at, row.closed_by = True, now, user_id
+        out.append(a)
+    db.flush()
+    return out
+
+
+def appeal_deadline_for(db: Session, call: Call, settings: Settings | None = None
+                        ) -> datetime | None:
+    """When the call's appeal window closes (UTC); ``None`` before a result exists. A closed
+    month has no window."""
+    settings = settings or get_settings()
+    if call.result_available_at is None:
+        return None
+    local = to_local(call.started_at or call.result_available_at, local_tz(settings))
+    if is_closed(db, call.agent_id, f"{local.year:04d}-{local.month:02d}"):
+        return datetime(1970, 1, 1, tzinfo=timezone.utc)
+    ra = call.result_available_at
+    ra = ra if ra.tzinfo else ra.replace(tzinfo=timezone.utc)
+    return ra + timedelta(days=settings.appeal_window_days)
