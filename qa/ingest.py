@@ -1,0 +1,602 @@
+"""Ingestion: pick recordings up from the recorder's folder and record their jobs durably.
+
+A file under the watched folder becomes a call when
+
+1. its suffix is one of ``settings.ingest_suffixes`` and it is not a ``.meta.json`` sidecar;
+2. it is completely written: two looks at least ``stable_s`` apart saw the same size and
+   mtime (a recording without a sidecar also waits until ``sidecar_wait_s`` after its last
+   change, so that a sidecar arriving shortly after it is still used);
+3. its SHA-256 is new (an exact duplicate of a known call is counted and skipped).
+
+Its metadata comes from the file name (``settings.filename_pattern``: named groups become
+metadata keys; ``date`` ``YYYYMMDD`` + ``time`` ``HHMMSS`` become ``started_at``) and from its
+sidecar ``<path minus suffix>.meta.json`` (the sidecar wins). The file is copied (or linked or
+moved, ``store_mode``) into the tidy store ``store/YYYY/MM/DD/<call id><suffix>``, then the
+call and its job are written in one transaction — before any processing. Originals are never
+modified. Empty files go straight to the quarantine with a ``.reason.txt``.
+
+:class:`Ingestor` does one pass (:meth:`Ingestor.scan`); :func:`run_ingest` drives it — once,
+or watching the folder with watchdog plus a periodic rescan — together with the workers
+(:mod:`qa.worker`). The ``hotline-qa ingest`` command is :func:`ingest_cmd`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+
+from models import Agent, Call, Job, SourceFile, session_scope
+from qa.settings import Settings, get_settings
+
+log = logging.getLogger("hotline_qa.ingest")
+
+SIDECAR_SUFFIX = ".meta.json"
+REASON_SUFFIX = ".reason.txt"
+_CHUNK = 1 << 20
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 hex digest of a file's content (read in 1 MiB chunks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sidecar_path(path: Path) -> Path:
+    """``a/b/x.stereo.mp3`` → ``a/b/x.stereo.meta.json`` (the suffix replaced)."""
+    return path.with_name(path.stem + SIDECAR_SUFFIX)
+
+
+def is_sidecar(path: Path) -> bool:
+    return path.name.endswith(SIDECAR_SUFFIX)
+
+
+def call_id_for(sha256: str) -> str:
+    """The stable id of the call with this content."""
+    return f"c-{sha256[:16]}"
+
+
+def metadata_from_name(name: str, pattern: str | None) -> dict[str, Any]:
+    """Metadata from a file name: the regex's named groups that matched (``re.search``).
+
+    ``date`` (``YYYYMMDD``) and ``time`` (``HHMMSS``, optional) also give ``started_at``
+    (ISO 8601, local time without offset).
+
+    Raises:
+        re.error: the pattern is not a valid regular expression.
+    """
+    if not pattern:
+        return {}
+    m = re.search(pattern, name)
+    if not m:
+        return {}
+    meta = {k: v for k, v in m.groupdict().items() if v is not None}
+    date, tm = meta.get("date"), meta.get("time", "000000")
+    if date and "started_at" not in meta:
+        try:
+            meta["started_at"] = datetime.strptime(date + tm, "%Y%m%d%H%M%S").isoformat()
+        except ValueError:
+            pass
+    return meta
+
+
+def parse_started_at(value: Any, tz_name: str = "Asia/Shanghai") -> datetime | None:
+    """``started_at`` metadata (ISO 8601) as an aware UTC datetime; naive times are local
+    (``tz_name``). Unparseable values give ``None``."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        try:
+            from zoneinfo import ZoneInfo
+            dt = dt.replace(tzinfo=ZoneInfo(tz_name))
+        except Exception:  # noqa: BLE001 - unknown zone: take UTC
+            dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def _copy_durably(src: Path, dest: Path) -> None:
+    """Copy ``src`` to ``dest`` through a temporary name, fsynced, then renamed into place."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    with open(src, "rb") as fi, open(tmp, "wb") as fo:
+        shutil.copyfileobj(fi, fo, _CHUNK)
+        fo.flush()
+        os.fsync(fo.fileno())
+    os.replace(tmp, dest)
+
+
+def place_in_store(src: Path, dest: Path, mode: str) -> None:
+    """Put a copy of ``src`` at ``dest`` without touching ``src``'s content.
+
+    ``mode``: ``copy``; ``link`` (hard link, copy when linking is impossible); ``move``
+    copies here — the caller removes the original once the job is committed.
+    """
+    if dest.exists():
+        return
+    if mode == "link":
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(src, dest)
+            return
+        except OSError:
+            pass
+    _copy_durably(src, dest)
+
+
+def quarantine_file(src: Path, quarantine_dir: Path, name: str, reason: str,
+                    detail: str = "") -> Path:
+    """Copy ``src`` into the quarantine as ``name`` and write ``name.reason.txt`` beside it.
+
+    Returns the quarantined file's path. The reason file holds the reason code on its first
+    line, then the human message.
+    """
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    dest = quarantine_dir / name
+    if src.exists() and not dest.exists():
+        _copy_durably(src, dest)
+    reason_file = dest.with_name(dest.name + REASON_SUFFIX)
+    reason_file.write_text(f"{reason}\n{detail}\n原文件 / source: {src}\n", encoding="utf-8")
+    return dest
+
+
+# --------------------------------------------------------------------------- one pass
+
+
+@dataclass
+class Seen:
+    size: int
+    mtime_ns: int
+    since: float  # monotonic time the file was first seen with this size and mtime
+
+
+@dataclass
+class ScanResult:
+    """What one pass found: new calls, duplicates, quarantined files, files still waiting."""
+
+    new: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    known: list[str] = field(default_factory=list)
+    call_ids: list[str] = field(default_factory=list)
+
+    def merge(self, other: "ScanResult") -> None:
+        self.new += other.new
+        self.duplicates += other.duplicates
+        self.quarantined += other.quarantined
+        self.call_ids += other.call_ids
+        self.pending = other.pending
+
+
+class Ingestor:
+    """Turns complete files under ``root`` into durable call + job rows.
+
+    Keeps in memory only what it has seen of files still being written; what it decided is in
+    the database (``source_files``), so a restarted ingestor skips handled files without
+    hashing them again.
+    """
+
+    def __init__(self, root: Path, engine: Engine, settings: Settings | None = None,
+                 on_new_job=None):
+        self.root = Path(root)
+        self.engine = engine
+        self.settings = settings or get_settings()
+        self.suffixes = tuple(s.strip().lower() for s in self.settings.ingest_suffixes.split(",")
+                              if s.strip())
+        self.store_dir = self.settings.effective_store_dir
+        self.quarantine_dir = self.settings.effective_quarantine_dir
+        self.on_new_job = on_new_job
+        self._seen: dict[str, Seen] = {}
+        self._lock = threading.Lock()
+        if self.settings.filename_pattern:
+            re.compile(self.settings.filename_pattern)
+
+    # -- candidates
+
+    def is_candidate(self, path: Path) -> bool:
+        name = path.name
+        if name.startswith(".") or is_sidecar(path) or name.endswith(REASON_SUFFIX):
+            return False
+        return name.lower().endswith(self.suffixes)
+
+    def candidates(self) -> list[Path]:
+        out = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for fn in sorted(filenames):
+                p = Path(dirpath) / fn
+                if self.is_candidate(p):
+                    out.append(p)
+        return out
+
+    def _known(self) -> dict[str, tuple[int, int]]:
+        with session_scope(self.engine) as s:
+            rows = s.execute(select(SourceFile.path, SourceFile.size_bytes, SourceFile.mtime_ns))
+            return {p: (size, mt) for p, size, mt in rows}
+
+    # -- readiness
+
+    def _ready(self, path: Path, st: os.stat_result, now: float) -> bool:
+        key = str(path)
+        seen = self._seen.get(key)
+        if seen is None or (seen.size, seen.mtime_ns) != (st.st_size, st.st_mtime_ns):
+            self._seen[key] = Seen(st.st_size, st.st_mtime_ns, now)
+            return False
+        if now - seen.since < self.settings.stable_s:
+            return False
+        if not sidecar_path(path).exists():
+            age = time.time() - st.st_mtime
+            if age < self.settings.sidecar_wait_s:
+                return False
+        return True
+
+    # -- one pass
+
+    def scan(self, paths: list[Path] | None = None) -> ScanResult:
+        """Look at every candidate (or only ``paths``) once; ingest those that are ready."""
+        with self._lock:
+            result = ScanResult()
+            known = self._known()
+            now = time.monotonic()
+            for path in (self.candidates() if paths is None else paths):
+                try:
+                    st = path.stat()
+                except FileNotFoundError:
+                    self._seen.pop(str(path), None)
+                    continue
+                k = known.get(str(path))
+                if k == (st.st_size, st.st_mtime_ns):
+                    continue  # handled before
+                if not self._ready(path, st, now):
+                    result.pending.append(str(path))
+                    continue
+                self._seen.pop(str(path), None)
+                try:
+                    outcome = self.ingest_file(path, st)
+                except OSError as exc:  # vanished or unreadable meanwhile: look again later
+                    log.warning("cannot ingest %s yet: %s", path, exc)
+                    result.pending.append(str(path))
+                    continue
+                getattr(result, outcome[0]).append(outcome[1])
+                if outcome[0] == "new":
+                    result.call_ids.append(outcome[2])
+            return result
+
+    def _sidecar_metadata(self, path: Path) -> dict[str, Any]:
+        side = sidecar_path(path)
+        if not side.exists():
+            return {}
+        try:
+            data = json.loads(side.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            log.warning("sidecar %s unreadable, ignored: %s", side, exc)
+            return {"sidecar_error": f"{side.name}: {exc}"}
+        if not isinstance(data, dict):
+            log.warning("sidecar %s is not a JSON object, ignored", side)
+            return {"sidecar_error": f"{side.name}: not a JSON object"}
+        return data
+
+    def metadata_for(self, path: Path) -> dict[str, Any]:
+        meta = metadata_from_name(path.name, self.settings.filename_pattern)
+        meta.update(self._sidecar_metadata(path))
+        return meta
+
+    def _record_source(self, s, path: Path, st: os.stat_result, sha: str | None, outcome: str,
+                       call_id: str | None, reason: str | None = None) -> None:
+        row = s.scalar(select(SourceFile).where(SourceFile.path == str(path)))
+        if row is None:
+            row = SourceFile(path=str(path))
+            s.add(row)
+        row.size_bytes, row.mtime_ns = st.st_size, st.st_mtime_ns
+        row.content_sha256, row.outcome, row.call_id, row.reason = sha, outcome, call_id, reason
+        row.seen_at = datetime.now(timezone.utc)
+
+    def ingest_file(self, path: Path, st: os.stat_result | None = None
+                    ) -> tuple[str, str, str | None]:
+        """Ingest one complete file. Returns ``(outcome, path, call id)`` with outcome ``new``,
+        ``duplicates``, ``quarantined`` or ``known`` (a call of this very file exists).
+
+        Raises:
+            OSError: the file cannot be read (it is left for a later pass).
+        """
+        st = st or path.stat()
+        if st.st_size == 0:
+            name = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{path.name}"
+            quarantine_file(path, self.quarantine_dir, name, "empty",
+                            "空文件 / the file is empty (0 bytes)")
+            with session_scope(self.engine) as s:
+                self._record_source(s, path, st, None, "quarantined", None, "empty")
+            log.warning("quarantined empty file %s", path)
+            return "quarantined", str(path), None
+
+        sha = sha256_file(path)
+        if path.stat().st_mtime_ns != st.st_mtime_ns:
+            raise OSError(f"{path} changed while it was read")
+        call_id = call_id_for(sha)
+        with session_scope(self.engine) as s:
+            existing = s.scalar(select(Call).where(Call.content_sha256 == sha))
+            if existing is not None:
+                same = existing.source_path == str(path)
+                self._record_source(s, path, st, sha, "new" if same else "duplicate",
+                                    existing.id)
+                if same:
+                    return "known", str(path), existing.id
+                log.info("duplicate %s of call %s (%s)", path, existing.id,
+                         existing.source_path)
+                return "duplicates", str(path), existing.id
+
+        meta = self.metadata_for(path)
+        started = parse_started_at(meta.get("started_at"), self.settings.timezone)
+        day = started or datetime.now(timezone.utc)
+        suffix = "".join(path.suffixes[-1:]).lower()
+        dest = self.store_dir / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}" / f"{call_id}{suffix}"
+        place_in_store(path, dest, self.settings.store_mode)
+
+        agent_id = meta.get("agent_id")
+        agent_id = str(agent_id) if agent_id not in (None, "") else None
+        duration = meta.get("duration")
+        try:
+            with session_scope(self.engine) as s:
+                if agent_id and s.get(Agent, agent_id) is None:
+                    s.add(Agent(id=agent_id, name=agent_id))
+                    s.flush()
+                call = Call(
+                    id=call_id, content_sha256=sha, source_path=str(path), filename=path.name,
+                    store_path=str(dest), size_bytes=st.st_size,
+                    media_type="transcript" if suffix == ".json" else "audio", meta=meta,
+                    agent_id=agent_id,
+                    caller_number=None if meta.get("caller_number") is None
+                    else str(meta["caller_number"]),
+                    started_at=started,
+                    duration=float(duration) if isinstance(duration, (int, float)) else None,
+                    status="queued")
+                call.job = Job(max_attempts=self.settings.job_max_attempts)
+                s.add(call)
+                s.flush()
+                self._record_source(s, path, st, sha, "new", call_id)
+                job_id = call.job.id
+        except IntegrityError:
+            # Another ingestor recorded the same content meanwhile.
+            with session_scope(self.engine) as s:
+                self._record_source(s, path, st, sha, "duplicate", call_id)
+            return "duplicates", str(path), call_id
+        if self.settings.store_mode == "move":
+            try:
+                path.unlink()
+            except OSError as exc:
+                log.warning("could not remove %s after storing it: %s", path, exc)
+        log.info("ingested %s as call %s (job %s)", path, call_id, job_id)
+        if self.on_new_job is not None:
+            self.on_new_job(job_id)
+        return "new", str(path), call_id
+
+
+# --------------------------------------------------------------------------- the service
+
+
+class _Events:
+    """Paths reported by watchdog since the last look."""
+
+    def __init__(self):
+        self.paths: set[str] = set()
+        self.lock = threading.Lock()
+
+    def add(self, p: str) -> None:
+        with self.lock:
+            self.paths.add(p)
+
+    def take(self) -> list[Path]:
+        with self.lock:
+            out, self.paths = self.paths, set()
+        return [Path(p) for p in out]
+
+
+def _watch(root: Path, events: _Events):
+    from watchdog.events import FileSystemEventHandler
+    from watchdog.observers import Observer
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event) -> None:  # noqa: ANN001
+            if event.is_directory:
+                return
+            for p in (getattr(event, "dest_path", None), event.src_path):
+                if p:
+                    p = os.fsdecode(p)
+                    if p.endswith(SIDECAR_SUFFIX):  # a late sidecar: look at its recording
+                        p = p[: -len(SIDECAR_SUFFIX)]
+                        for q in Path(p).parent.glob(Path(p).name + ".*"):
+                            events.add(str(q))
+                    else:
+                        events.add(p)
+
+    observer = Observer()
+    observer.schedule(Handler(), str(root), recursive=True)
+    observer.start()
+    return observer
+
+
+def _call_states(engine: Engine, call_ids: set[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    ids = sorted(call_ids)
+    with session_scope(engine) as s:
+        for i in range(0, len(ids), 500):
+            for cid, status in s.execute(select(Call.id, Call.status)
+                                         .where(Call.id.in_(ids[i:i + 500]))):
+                out[cid] = status
+    return out
+
+
+def run_ingest(root: Path, *, settings: Settings | None = None, once: bool = False,
+               executor: str | None = None, workers: int | None = None,
+               stop: threading.Event | None = None, poll_s: float = 0.5,
+               progress=None) -> dict[str, int]:
+    """Ingest ``root`` and process its calls.
+
+    ``once``: take everything present (waiting until each file is complete), wait until
+    every job of this run (and any left unfinished by an earlier run) has ended, return.
+    Otherwise watch the folder (watchdog events plus a full rescan every ``rescan_s``) until
+    ``stop`` is set or Ctrl-C. ``executor``: ``embedded`` (``workers`` processes here) or
+    ``celery`` (jobs sent to the Redis broker for ``hotline-qa worker --celery``).
+
+    Returns the summary ``{"processed", "duplicates", "quarantined", "failed"}`` of the files
+    and resumed jobs of this run.
+
+    Raises:
+        FileNotFoundError: ``root`` is not a folder.
+        sqlalchemy.exc.OperationalError: the database cannot be reached.
+    """
+    from models import make_engine, upgrade
+    from qa.worker import WorkerPool, fail_exhausted, release_dead_local_leases
+
+    settings = settings or get_settings()
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"找不到录音文件夹 / no such folder: {root}")
+    url = settings.effective_database_url
+    upgrade(url)
+    engine = make_engine(url)
+    executor = executor or settings.executor
+    dispatcher = None
+    if executor == "celery":
+        from qa.worker_celery import Dispatcher
+        dispatcher = Dispatcher(engine, settings)
+    ingestor = Ingestor(root, engine, settings,
+                        on_new_job=dispatcher.send if dispatcher else None)
+    with session_scope(engine) as s:  # jobs an earlier run left unfinished are resumed
+        run_calls = set(s.scalars(select(Job.call_id).where(
+            Job.state.in_(("queued", "running")))).all())
+    pool = None
+    if executor == "embedded":
+        pool = WorkerPool(url, settings, workers or settings.workers).start()
+    else:
+        release_dead_local_leases(engine)
+    events = _Events()
+    observer = None if once else _watch(root, events)
+    totals = ScanResult()
+    pending: list[Path] = []
+    last_full = -1e9
+    try:
+        while stop is None or not stop.is_set():
+            now = time.monotonic()
+            if once or now - last_full >= settings.rescan_s:
+                res = ingestor.scan()
+                last_full = now
+            else:
+                paths = sorted(set(pending) | set(events.take()))
+                res = ingestor.scan([p for p in paths if ingestor.is_candidate(p)])
+            pending = [Path(p) for p in res.pending]
+            totals.merge(res)
+            run_calls.update(res.call_ids)
+            if pool is not None:
+                pool.check()
+            else:
+                fail_exhausted(engine)
+                dispatcher.redispatch()
+            if once and not pending:
+                states = _call_states(engine, run_calls)
+                if all(st in ("done", "failed", "quarantined") for st in states.values()):
+                    break
+            if progress is not None:
+                progress(totals, run_calls)
+            time.sleep(poll_s)
+    finally:
+        if observer is not None:
+            observer.stop()
+            observer.join(5)
+        if pool is not None:
+            pool.stop()
+    states = _call_states(engine, run_calls)
+    engine.dispose()
+    counts = {st: sum(1 for v in states.values() if v == st) for st in
+              ("done", "failed", "quarantined")}
+    return {"processed": counts["done"], "duplicates": len(totals.duplicates),
+            "quarantined": counts["quarantined"] + len(totals.quarantined),
+            "failed": counts["failed"]}
+
+
+@click.command("ingest")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--once", is_flag=True,
+              help="Process what is there now, wait for the jobs to finish, print a summary.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Summary format.")
+@click.option("--workers", "-n", type=int, default=None,
+              help="Embedded worker processes (default: HOTLINE_QA_WORKERS, 1).")
+@click.option("--executor", type=click.Choice(["embedded", "celery"]), default=None,
+              help="Where jobs run (default: HOTLINE_QA_EXECUTOR, embedded).")
+@click.option("--db", "db_url", metavar="URL", default=None,
+              help="Database URL (default: HOTLINE_QA_DATABASE_URL or SQLite in HOTLINE_QA_HOME).")
+@click.option("--store-mode", type=click.Choice(["copy", "link", "move"]), default=None,
+              help="How recordings enter the store (default: copy; originals untouched).")
+@click.option("--pattern", default=None,
+              help="File-name regex; named groups become metadata (e.g. agent_id).")
+def ingest_cmd(folder: Path, once: bool, fmt: str, workers: int | None,
+               executor: str | None, db_url: str | None, store_mode: str | None,
+               pattern: str | None) -> None:
+    """Take recordings from FOLDER (and its sub-folders) and check every call.
+
+    Watches the folder until stopped (Ctrl-C); with --once it processes what is there,
+    waits for the results and prints a summary.
+
+    Example: hotline-qa ingest /srv/recorder/out --once --format json
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    settings = get_settings()
+    update = {k: v for k, v in {"database_url": db_url, "store_mode": store_mode,
+                                "filename_pattern": pattern}.items() if v is not None}
+    if update:
+        settings = settings.model_copy(update=update)
+    if settings.filename_pattern:
+        try:
+            re.compile(settings.filename_pattern)
+        except re.error as exc:
+            raise click.ClickException(
+                f"文件名规则不是有效的正则表达式 / invalid filename pattern: {exc}") from exc
+    if not folder.is_dir():
+        raise click.ClickException(f"找不到录音文件夹 / no such folder: {folder}")
+
+    def _term(*_):
+        raise KeyboardInterrupt
+
+    import signal
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _term)
+    if not once:
+        click.echo(f"正在监视 / watching {folder} (Ctrl-C 停止 / to stop)", err=True)
+    try:
+        summary = run_ingest(folder, settings=settings, once=once, executor=executor,
+                             workers=workers)
+    except KeyboardInterrupt:
+        click.echo("已停止 / stopped", err=True)
+        return
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"无法连接数据库 / cannot reach the database: {exc}") from exc
+    if fmt == "json":
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(f"已处理 processed: {summary['processed']}  重复 duplicates: "
+                   f"{summary['duplicates']}  隔离 quarantined: {summary['quarantined']}  "
+                   f"失败 failed: {summary['failed']}")

@@ -1,0 +1,636 @@
+"""Workers: claim a job atomically, analyse the call, store everything in one transaction.
+
+The job's state lives in the database (:class:`models.Job`), so any number of worker
+processes — the embedded pool of :class:`WorkerPool`, or Celery workers
+(:mod:`qa.worker_celery`) on other machines — can share it:
+
+* **claim**: one ``UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) RETURNING`` sets
+  ``state='running'``, a lease owner and a lease expiry, and counts the attempt; a running job
+  whose lease ran out (its worker died) is claimable again and its last attempt is marked
+  ``lost``;
+* **heartbeat**: while a job runs, a thread extends the lease;
+* **finish**: results are written in the same transaction that moves the job from
+  ``running`` (held by this owner) to ``done``; a worker that lost its lease writes nothing.
+  A worker killed mid-job therefore leaves nothing half-done, and the job is finished exactly
+  once by whoever claims it next;
+* **errors**: a recording that cannot be decoded (:class:`transcribe.audio.AudioError`) or a
+  malformed transcript is permanent: the file goes to the quarantine with a ``.reason.txt`` and
+  the job ends ``quarantined``. Anything else is transient: the job waits
+  ``retry_backoff_s * 2**(attempt-1)`` seconds and is retried, up to ``job_max_attempts``
+  claims, then ends ``failed`` with its last error.
+
+One transcriber and one classifier are built per worker process and reused.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import multiprocessing as mp
+import os
+import signal
+import socket
+import threading
+import time
+import traceback
+import uuid
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from sqlalchemy import Engine, and_, delete, func, or_, select, update
+
+from models import (Agent, Call, Classification, Finding, Job, JobAttempt, Score, Utterance,
+                    make_engine, session_scope)
+from qa.ingest import parse_started_at, place_in_store, quarantine_file
+from qa.settings import Settings, get_settings
+
+log = logging.getLogger("hotline_qa.worker")
+
+RED_LINE_CODES = frozenset({"PO03", "PO04", "PO05", "PO06"})
+FINAL_STATES = ("done", "failed", "quarantined")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def worker_name() -> str:
+    """A lease owner id unique to this process: ``host:pid:random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@lru_cache(maxsize=1)
+def _transcriber():
+    from transcribe.engine import Transcriber
+    log.info("loading the transcriber (once per worker process)")
+    return Transcriber(settings=get_settings())
+
+
+@lru_cache(maxsize=1)
+def _classifier():
+    import classifiers
+    return classifiers.load_default()
+
+
+def default_analyzer(path: Path, metadata: dict[str, Any], media_type: str):
+    """Analyse one stored call file with :func:`qa.pipeline.analyze_file`, reusing this
+    process's transcriber and classifier. Returns the :class:`qa.records.Report`."""
+    from qa.pipeline import analyze_file
+    transcriber = _transcriber() if media_type == "audio" else None
+    return analyze_file(path, metadata, transcriber=transcriber, classifier=_classifier())
+
+
+def load_analyzer(spec: str | None) -> Callable[..., Any]:
+    """The analyzer named by ``module:function`` (settings ``analyzer``), else the default."""
+    if not spec:
+        return default_analyzer
+    module, _, attr = spec.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+class PermanentError(Exception):
+    """A job that can never succeed (bad input): quarantine it with ``reason``."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def classify_error(exc: BaseException) -> tuple[str, str, str]:
+    """``(kind, reason, message)`` of a processing error; kind ``permanent`` or ``transient``."""
+    from transcribe.audio import AudioError
+    from transcribe.records import TranscriptFormatError
+    if isinstance(exc, PermanentError):
+        return "permanent", exc.reason, str(exc)
+    if isinstance(exc, AudioError):
+        return "permanent", exc.reason, str(exc)
+    if isinstance(exc, (TranscriptFormatError, json.JSONDecodeError, UnicodeDecodeError)):
+        return "permanent", "bad_transcript", f"转写文件格式错误 / malformed transcript: {exc}"
+    return "transient", type(exc).__name__, f"{type(exc).__name__}: {exc}"
+
+
+# --------------------------------------------------------------------------- job state
+
+
+def _claimable(now: datetime):
+    due = or_(Job.next_attempt_at.is_(None), Job.next_attempt_at <= now)
+    return or_(and_(Job.state == "queued", due),
+               and_(Job.state == "running", Job.lease_expires_at < now))
+
+
+def claim_job(engine: Engine, owner: str, lease_s: float, job_id: int | None = None
+              ) -> int | None:
+    """Claim the next due job (or exactly ``job_id``) for ``owner``; its id, or ``None``.
+
+    Atomic across processes and machines: one statement picks and takes the job. Jobs that
+    already used all their attempts are not claimed (see :func:`fail_exhausted`).
+    """
+    now = utcnow()
+    cond = and_(_claimable(now), Job.attempts < Job.max_attempts)
+    pick = select(Job.id).where(cond)
+    if job_id is not None:
+        pick = pick.where(Job.id == job_id)
+    pick = (pick.order_by(Job.priority.desc(), Job.id).limit(1)
+            .with_for_update(skip_locked=True).scalar_subquery())
+    with session_scope(engine) as s:
+        row = s.execute(
+            update(Job).where(Job.id == pick, cond)
+            .values(state="running", lease_owner=owner,
+                    lease_expires_at=now + timedelta(seconds=lease_s), heartbeat_at=now,
+                    attempts=Job.attempts + 1, started_at=func.coalesce(Job.started_at, now))
+            .returning(Job.id, Job.call_id, Job.attempts)
+            .execution_options(synchronize_session=False)).first()
+        if row is None:
+            return None
+        jid, call_id, attempt = row
+        s.execute(update(JobAttempt).where(JobAttempt.job_id == jid,
+                                           JobAttempt.outcome == "running")
+                  .values(outcome="lost", finished_at=now,
+                          error="处理进程中断 / the worker stopped during this attempt"))
+        s.add(JobAttempt(job_id=jid, number=attempt, worker=owner, started_at=now))
+        s.execute(update(Call).where(Call.id == call_id).values(status="processing"))
+    log.info("%s claimed job %s (attempt %s)", owner, jid, attempt)
+    return jid
+
+
+def extend_lease(engine: Engine, job_id: int, owner: str, lease_s: float) -> bool:
+    """Extend ``owner``'s lease on a running job; ``False`` when the lease was lost."""
+    now = utcnow()
+    with session_scope(engine) as s:
+        res = s.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner,
+                                          Job.state == "running")
+                        .values(lease_expires_at=now + timedelta(seconds=lease_s),
+                                heartbeat_at=now))
+        return res.rowcount == 1
+
+
+def release_leases(engine: Engine, owner_prefix: str) -> int:
+    """Make the running jobs of owners starting with ``owner_prefix`` claimable now (their
+    worker is known to be dead). Returns how many."""
+    now = utcnow()
+    with session_scope(engine) as s:
+        res = s.execute(update(Job).where(Job.state == "running",
+                                          Job.lease_owner.startswith(owner_prefix, autoescape=True))
+                        .values(lease_expires_at=now - timedelta(seconds=1)))
+        return res.rowcount
+
+
+def release_dead_local_leases(engine: Engine) -> int:
+    """Release leases held by processes of this host that no longer exist (after a crash or
+    a restart of the machine). Returns how many jobs became claimable."""
+    host = socket.gethostname()
+    with session_scope(engine) as s:
+        owners = s.scalars(select(Job.lease_owner).where(
+            Job.state == "running", Job.lease_owner.startswith(f"{host}:", autoescape=True))).all()
+    n = 0
+    for owner in set(owners):
+        try:
+            pid = int(owner.split(":")[1])
+            os.kill(pid, 0)
+            continue  # alive
+        except (ValueError, IndexError, ProcessLookupError):
+            pass
+        except PermissionError:
+            continue
+        n += release_leases(engine, owner)
+    if n:
+        log.warning("released %d job(s) of dead worker processes", n)
+    return n
+
+
+def fail_exhausted(engine: Engine) -> int:
+    """End jobs whose worker died on every allowed attempt (``failed``). Returns how many."""
+    now = utcnow()
+    msg = "处理进程多次中断 / the worker stopped during every attempt"
+    with session_scope(engine) as s:
+        ids = s.scalars(select(Job.id).where(Job.state == "running", Job.lease_expires_at < now,
+                                             Job.attempts >= Job.max_attempts)).all()
+        for jid in ids:
+            res = s.execute(update(Job).where(Job.id == jid, Job.state == "running",
+                                              Job.lease_expires_at < now)
+                            .values(state="failed", last_error=msg, error_kind="lost",
+                                    finished_at=now, lease_owner=None))
+            if res.rowcount:
+                job = s.get(Job, jid)
+                s.execute(update(JobAttempt).where(JobAttempt.job_id == jid,
+                                                   JobAttempt.outcome == "running")
+                          .values(outcome="lost", finished_at=now))
+                s.execute(update(Call).where(Call.id == job.call_id)
+                          .values(status="failed", error=msg))
+    return len(ids)
+
+
+def _held(s, job_id: int, owner: str, new_state: str, **values) -> bool:
+    """Move the job out of ``running`` if ``owner`` still holds it (inside transaction ``s``)."""
+    res = s.execute(update(Job).where(Job.id == job_id, Job.state == "running",
+                                      Job.lease_owner == owner)
+                    .values(state=new_state, lease_owner=None, lease_expires_at=None, **values))
+    return res.rowcount == 1
+
+
+def _end_attempt(s, job_id: int, owner: str, outcome: str, error: str | None = None,
+                 timings: dict | None = None) -> None:
+    s.execute(update(JobAttempt).where(JobAttempt.job_id == job_id, JobAttempt.worker == owner,
+                                       JobAttempt.outcome == "running")
+              .values(outcome=outcome, error=error, timings=timings, finished_at=utcnow()))
+
+
+# --------------------------------------------------------------------------- storing results
+
+
+def _jsonable(obj: Any) -> Any:
+    """JSON-safe copy (numpy scalars → float, paths → str)."""
+    def default(o: Any) -> Any:
+        if hasattr(o, "item"):
+            return o.item()
+        if isinstance(o, (Path, datetime)):
+            return str(o)
+        if hasattr(o, "to_dict"):
+            return o.to_dict()
+        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    return json.loads(json.dumps(obj, ensure_ascii=False, default=default))
+
+
+def report_timings(report: Any) -> dict[str, float]:
+    """Per-stage seconds the pipeline reported (``timings`` of the report or of the
+    transcript's diagnostics), if any."""
+    found: dict[str, float] = {}
+    diag = getattr(getattr(report, "transcript", None), "diagnostics", None) or {}
+    for source in (diag.get("timings"), getattr(report, "extra", {}).get("timings")):
+        if isinstance(source, dict):
+            found.update({str(k): float(v) for k, v in source.items()
+                          if isinstance(v, (int, float))})
+    return found
+
+
+def store_report(s, call: Call, report: Any, timings: dict[str, float]) -> None:
+    """Write a :class:`qa.records.Report` into ``call`` and its child rows (session ``s``),
+    replacing the results of any earlier analysis. Reviews of earlier findings go with them."""
+    d = _jsonable(report.to_dict())
+    d["call_id"] = call.id
+    tr = report.transcript
+    meta = dict(call.meta or {})
+    for k, v in (tr.metadata or {}).items():
+        meta.setdefault(k, v)
+    call.meta = _jsonable(meta)
+    agent_id = meta.get("agent_id")
+    if call.agent_id is None and agent_id not in (None, ""):
+        with s.no_autoflush:
+            if s.get(Agent, str(agent_id)) is None:
+                s.add(Agent(id=str(agent_id), name=str(agent_id)))
+        s.flush()
+        call.agent_id = str(agent_id)
+    if call.started_at is None:
+        call.started_at = parse_started_at(meta.get("started_at"))
+    if call.caller_number is None and meta.get("caller_number") is not None:
+        call.caller_number = str(meta["caller_number"])
+    if tr.duration is not None:
+        call.duration = float(tr.duration)
+    elif tr.utterances:
+        call.duration = max(u.end for u in tr.utterances)
+
+    s.execute(delete(Utterance).where(Utterance.call_id == call.id))
+    s.execute(delete(Finding).where(Finding.call_id == call.id))
+    s.execute(delete(Classification).where(Classification.call_id == call.id,
+                                           Classification.kind == "model"))
+    s.execute(update(Score).where(Score.call_id == call.id).values(current=False))
+    for i, u in enumerate(tr.utterances):
+        s.add(Utterance(call_id=call.id, idx=i, speaker=u.speaker, start=u.start, end=u.end,
+                        text=u.text, confidence=u.confidence, level_dbfs=u.level_dbfs,
+                        words=None if u.words is None else [w.to_dict() for w in u.words]))
+    for f in d.get("rules", []):
+        known = {"code", "status", "confidence", "deduction", "needs_review", "message",
+                 "evidence", "red_line"}
+        red = bool(f.get("red_line", f["code"] in RED_LINE_CODES)) and f["status"] == "fail"
+        s.add(Finding(call_id=call.id, code=f["code"], status=f["status"],
+                      confidence=float(f.get("confidence", 1.0)),
+                      deduction=float(f.get("deduction") or 0),
+                      needs_review=bool(f.get("needs_review", False)), red_line=red,
+                      message=f.get("message"), evidence=f.get("evidence") or [],
+                      extra={k: v for k, v in f.items() if k not in known} or None))
+    extra = d
+    if d.get("call_type"):
+        s.add(Classification(
+            call_id=call.id, kind="model", call_type=d["call_type"],
+            call_type_confidence=extra.get("call_type_confidence"),
+            complaint_type=d.get("complaint_type"),
+            complaint_confidence=d.get("complaint_confidence"),
+            probabilities={k: extra[k] for k in ("call_type_probabilities",
+                                                 "complaint_probabilities") if k in extra}
+            or None,
+            cues=extra.get("cues"), source=extra.get("classification_source"),
+            model_version=extra.get("classifier_version")))
+    form = extra.get("form") if isinstance(extra.get("form"), dict) else {}
+    s.add(Score(call_id=call.id, score=float(d["score"]), red_line=bool(d["red_line"]),
+                form_name=form.get("name"),
+                form_version=None if form.get("version") is None else str(form["version"]),
+                breakdown=extra.get("score_breakdown"), current=True, reason="analysis"))
+    call.score = float(d["score"])
+    call.red_line = bool(d["red_line"])
+    call.call_type = d.get("call_type")
+    call.call_type_confidence = extra.get("call_type_confidence")
+    call.complaint_type = d.get("complaint_type")
+    call.complaint_confidence = d.get("complaint_confidence")
+    confidences = [float(f.get("confidence", 1.0)) for f in d.get("rules", [])]
+    call.confidences = {"call_type": extra.get("call_type_confidence"),
+                        "complaint": d.get("complaint_confidence"),
+                        "findings_min": min(confidences) if confidences else None}
+    call.needs_review = any(f.get("needs_review") for f in d.get("rules", []))
+    for col in ("scenario", "estate", "follow_up_status"):
+        if isinstance(extra.get(col), str):
+            setattr(call, col, extra[col])
+    call.report = d
+    call.timings = timings
+    call.status = "done"
+    call.error = None
+    call.processed_at = call.result_available_at = utcnow()
+
+
+# --------------------------------------------------------------------------- one job
+
+
+class _Heartbeat:
+    """Extends a job's lease every ``lease_s / 4`` seconds until stopped."""
+
+    def __init__(self, engine: Engine, job_id: int, owner: str, lease_s: float):
+        self.engine, self.job_id, self.owner, self.lease_s = engine, job_id, owner, lease_s
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"hb-{job_id}")
+
+    def _run(self) -> None:
+        while not self._stop.wait(max(0.5, self.lease_s / 4)):
+            try:
+                if not extend_lease(self.engine, self.job_id, self.owner, self.lease_s):
+                    self.lost = True
+                    return
+            except Exception as exc:  # noqa: BLE001 - keep trying; the lease may still hold
+                log.warning("heartbeat of job %s failed: %s", self.job_id, exc)
+
+    def __enter__(self) -> "_Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def process_job(engine: Engine, job_id: int, owner: str, settings: Settings | None = None,
+                analyzer: Callable[..., Any] | None = None) -> str:
+    """Run a job this ``owner`` has claimed; returns its new state (``done``, ``queued`` for
+    a retry, ``failed``, ``quarantined``) or ``lost`` when another worker took it over."""
+    settings = settings or get_settings()
+    analyzer = analyzer or load_analyzer(settings.analyzer)
+    with session_scope(engine) as s:
+        job = s.get(Job, job_id)
+        call = s.get(Call, job.call_id)
+        path = Path(call.store_path or call.source_path)
+        meta, media_type = dict(call.meta or {}), call.media_type
+        attempt, created = job.attempts, job.created_at
+        source, filename, call_id = Path(call.source_path), call.filename, call.id
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    if attempt == 1:
+        timings["queue_wait"] = round((utcnow() - created).total_seconds(), 3)
+    error: BaseException | None = None
+    report = None
+    with _Heartbeat(engine, job_id, owner, settings.job_lease_s) as hb:
+        try:
+            if not path.exists():
+                if source.exists():  # the store copy went missing: take the original again
+                    place_in_store(source, path, "copy")
+                else:
+                    raise PermanentError("missing", "录音文件不见了 / the recording is gone: "
+                                         f"{path}")
+            report = analyzer(path, meta, media_type)
+        except Exception as exc:  # noqa: BLE001 - every error is classified below
+            error = exc
+    timings.update(report_timings(report) if report is not None else {})
+    timings["analyze"] = round(time.perf_counter() - started, 3)
+    if hb.lost:
+        log.warning("job %s: lease lost to another worker; result dropped", job_id)
+        return "lost"
+
+    now = utcnow()
+    if error is None:
+        t0 = time.perf_counter()
+        try:
+            with session_scope(engine) as s:
+                if not _held(s, job_id, owner, "done", finished_at=now, last_error=None,
+                             error_kind=None):
+                    s.rollback()
+                    return "lost"
+                call = s.get(Call, call_id)
+                store_report(s, call, report, timings)
+                s.flush()
+                timings["store"] = round(time.perf_counter() - t0, 3)
+                call.timings = dict(timings)
+                _end_attempt(s, job_id, owner, "done", timings=timings)
+            log.info("job %s done: call %s score %s", job_id, call_id, report.score)
+            return "done"
+        except Exception as exc:  # noqa: BLE001 - storing failed: nothing was written
+            log.exception("job %s: storing the result failed", job_id)
+            error = exc
+
+    kind, reason, message = classify_error(error)
+    if kind == "permanent":
+        qname = f"{call_id}__{filename}"
+        qpath = quarantine_file(path if path.exists() else source,
+                                settings.effective_quarantine_dir, qname, reason, message)
+        with session_scope(engine) as s:
+            if not _held(s, job_id, owner, "quarantined", finished_at=now, last_error=message,
+                         error_kind=reason):
+                s.rollback()
+                return "lost"
+            s.execute(update(Call).where(Call.id == call_id).values(
+                status="quarantined", error=message, store_path=str(qpath), timings=timings))
+            _end_attempt(s, job_id, owner, "quarantined", message, timings)
+        if path.exists() and path != qpath and _inside(path, settings.effective_store_dir):
+            path.unlink()  # keep the store tidy: only good recordings stay there
+        log.warning("job %s quarantined (%s): %s", job_id, reason, message)
+        return "quarantined"
+
+    detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+    log.warning("job %s attempt %s failed (transient): %s", job_id, attempt, detail)
+    with session_scope(engine) as s:
+        job = s.get(Job, job_id)
+        if attempt >= job.max_attempts:
+            if not _held(s, job_id, owner, "failed", finished_at=now, last_error=message,
+                         error_kind="transient"):
+                s.rollback()
+                return "lost"
+            s.execute(update(Call).where(Call.id == call_id).values(
+                status="failed", error=message, timings=timings))
+            _end_attempt(s, job_id, owner, "failed", message, timings)
+            return "failed"
+        delay = settings.retry_backoff_s * 2 ** (attempt - 1)
+        if not _held(s, job_id, owner, "queued", last_error=message, error_kind="transient",
+                     next_attempt_at=now + timedelta(seconds=delay), dispatched_at=None):
+            s.rollback()
+            return "lost"
+        s.execute(update(Call).where(Call.id == call_id).values(status="queued", error=message))
+        _end_attempt(s, job_id, owner, "retry", message, timings)
+    return "queued"
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def run_one(engine: Engine, owner: str, settings: Settings,
+            analyzer: Callable[..., Any] | None = None, job_id: int | None = None) -> str | None:
+    """Claim and run one job (``job_id`` or the next due one); its outcome, or ``None`` when
+    nothing was claimable."""
+    jid = claim_job(engine, owner, settings.job_lease_s, job_id)
+    if jid is None:
+        return None
+    return process_job(engine, jid, owner, settings, analyzer)
+
+
+# --------------------------------------------------------------------------- embedded pool
+
+
+def worker_loop(db_url: str, settings_data: dict[str, Any], stop: Any = None,
+                poll_s: float = 0.5) -> None:
+    """Main of one embedded worker process: claim and run jobs until ``stop`` is set."""
+    settings = Settings(**settings_data)
+    import qa.settings as qs
+    qs.get_settings.cache_clear()
+    os.environ["HOTLINE_QA_HOME"] = str(settings.home)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us through ``stop``
+    engine = make_engine(db_url)
+    owner = worker_name()
+    analyzer = load_analyzer(settings.analyzer)
+    log.info("worker %s started", owner)
+    while stop is None or not stop.is_set():
+        try:
+            outcome = run_one(engine, owner, settings, analyzer)
+        except Exception:  # noqa: BLE001 - the database was unreachable: wait, try again
+            log.exception("worker %s: claiming or storing failed", owner)
+            outcome = None
+            time.sleep(2)
+        if outcome is None:
+            if stop is not None:
+                stop.wait(poll_s)
+            else:
+                time.sleep(poll_s)
+    engine.dispose()
+
+
+class WorkerPool:
+    """``n`` embedded worker processes; a dead one is replaced and its jobs released."""
+
+    def __init__(self, db_url: str, settings: Settings, n: int):
+        self.db_url, self.settings, self.n = db_url, settings, max(1, n)
+        self.ctx = mp.get_context("spawn")
+        self.stop_event = self.ctx.Event()
+        self.procs: list[Any] = []
+        self.engine = make_engine(db_url)
+        self.restarts = 0
+
+    def _spawn(self):
+        p = self.ctx.Process(target=worker_loop, name="hotline-qa-worker",
+                             args=(self.db_url, self.settings.model_dump(), self.stop_event),
+                             daemon=False)
+        p.start()
+        return p
+
+    def start(self) -> "WorkerPool":
+        release_dead_local_leases(self.engine)
+        self.procs = [self._spawn() for _ in range(self.n)]
+        return self
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs if p.is_alive()]
+
+    def check(self) -> None:
+        """Replace dead workers (releasing their jobs) and end exhausted jobs."""
+        host = socket.gethostname()
+        for i, p in enumerate(self.procs):
+            if not p.is_alive() and not self.stop_event.is_set():
+                n = release_leases(self.engine, f"{host}:{p.pid}:")
+                log.warning("worker process %s ended (exit %s); %d job(s) released; restarting",
+                            p.pid, p.exitcode, n)
+                self.procs[i] = self._spawn()
+                self.restarts += 1
+        fail_exhausted(self.engine)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the workers to stop after their current job; kill them after ``timeout``."""
+        self.stop_event.set()
+        deadline = time.monotonic() + timeout
+        for p in self.procs:
+            p.join(max(0.1, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+                p.join(5)
+        self.engine.dispose()
+
+
+def job_counts(engine: Engine, call_ids: list[str] | None = None) -> dict[str, int]:
+    """Jobs per state (all, or of the given calls)."""
+    q = select(Job.state, func.count()).group_by(Job.state)
+    if call_ids is not None:
+        q = q.where(Job.call_id.in_(call_ids))
+    with session_scope(engine) as s:
+        return {state: n for state, n in s.execute(q)}
+
+
+# --------------------------------------------------------------------------- command
+
+
+@click.command("worker")
+@click.option("--processes", "-n", type=int, default=None,
+              help="Worker processes (default: settings workers / HOTLINE_QA_WORKERS).")
+@click.option("--celery", is_flag=True,
+              help="Run a Celery worker (Redis broker, settings broker_url) instead.")
+@click.option("--db", "db_url", metavar="URL", default=None,
+              help="Database URL (default: HOTLINE_QA_DATABASE_URL or SQLite in HOTLINE_QA_HOME).")
+@click.option("--queue", default=None, help="Celery queue (default: settings celery_queue).")
+def worker_cmd(processes: int | None, celery: bool, db_url: str | None,
+               queue: str | None) -> None:
+    """Run workers that process the queued calls until stopped (Ctrl-C).
+
+    Embedded workers claim jobs straight from the database; with --celery the jobs arrive
+    through the Redis broker (send them with `hotline-qa ingest --executor celery`).
+
+    Example: hotline-qa worker --celery -n 2 --db postgresql+psycopg://postgres@127.0.0.1/hqa
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from models import upgrade
+    settings = get_settings()
+    if db_url:
+        settings = settings.model_copy(update={"database_url": db_url})
+    url = settings.effective_database_url
+    try:
+        upgrade(url)
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"无法连接数据库 / cannot reach the database: {exc}") from exc
+    n = processes or settings.workers
+    if celery:
+        from qa.worker_celery import run_celery_worker
+        run_celery_worker(url, concurrency=n, queue=queue or settings.celery_queue)
+        return
+    pool = WorkerPool(url, settings, n).start()
+    click.echo(f"{n} 个处理进程已启动 / {n} worker process(es) running; Ctrl-C stops them")
+    try:
+        while True:
+            time.sleep(1)
+            pool.check()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        pool.stop()

@@ -1,0 +1,45 @@
+"""A stand-in analyzer for the ingestion/worker tests (settings ``analyzer``).
+
+It decodes audio for real (so bad files fail exactly as in production) and reads transcript
+JSON for real, but skips ASR and rules, returning a small fixed report. Metadata steers it:
+``sleep`` (seconds, to be killed mid-job) and ``flaky`` (fail with a transient error until
+attempt N, counted in ``$HOTLINE_QA_HOME/flaky``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from qa.records import Evidence, Finding, Report, Transcript, Utterance
+
+
+def fake_analyzer(path: Path, metadata: dict, media_type: str) -> Report:
+    t0 = time.perf_counter()
+    if media_type == "audio":
+        from transcribe.audio import decode
+        audio = decode(path)
+        duration = float(getattr(audio, "duration", 0.0) or 0.0)
+        tr = Transcript(utterances=[Utterance("agent", 0.0, 1.0, "您好，阳光物业")],
+                        duration=duration, metadata=dict(metadata))
+    else:
+        tr = Transcript.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        tr.metadata = {**tr.metadata, **metadata}
+    meta = tr.metadata
+    if meta.get("flaky"):
+        counter = Path(os.environ["HOTLINE_QA_HOME"]) / "flaky" / Path(path).name
+        counter.parent.mkdir(parents=True, exist_ok=True)
+        n = int(counter.read_text()) + 1 if counter.exists() else 1
+        counter.write_text(str(n))
+        if n < int(meta["flaky"]):
+            raise ConnectionError(f"flaky attempt {n}")
+    if meta.get("sleep"):
+        time.sleep(float(meta["sleep"]))
+    rules = [Finding("GR02", "pass", 0.97),
+             Finding("PO03", "fail", 0.6, "与客户争执", [Evidence("agent", 0.0, 1.0, "您好")],
+                     deduction=10, needs_review=True)]
+    return Report(call_id=None, score=90.0, red_line=True, rules=rules, transcript=tr,
+                  call_type="complaint", complaint_type="vent", complaint_confidence=0.8,
+                  extra={"call_type_confidence": 0.9,
+                         "timings": {"rules": round(time.perf_counter() - t0, 4)}})
