@@ -226,7 +226,8 @@ class Matcher:
         vetoes = [v for v in vetoes if v]
         found: list[Match] = []
         for p in phrases:
-            hit = self._span(norm, p, whole, exact_only)
+            # One-character phrases (是, 对, 滚) only count as whole jieba tokens.
+            hit = self._span(norm, p, whole or len(p) == 1, exact_only)
             if hit is None:
                 continue
             b, e, kind = hit

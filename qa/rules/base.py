@@ -75,6 +75,35 @@ class RuleContext:
             out.extend(self.matcher.find(u, phrases, **kw))
         return out
 
+    def opening(self, window: float) -> list[Utterance]:
+        """The agent's opening turn: agent utterances within ``window`` seconds of the agent's
+        first words and before the customer's first real reply (>= 1.5 s) after them."""
+        if not self.agent:
+            return []
+        t0 = self.agent[0].start
+        reply = next((u.start for u in self.customer
+                      if u.start > t0 and u.duration >= 1.5), float("inf"))
+        out = [u for u in self.agent if u.start <= t0 + window and u.start < reply]
+        return out or [self.agent[0]]
+
+    @cached_property
+    def from_asr(self) -> bool:
+        """Whether the transcript came from a recogniser (word probabilities, confidences
+        or diagnostics present) rather than a perfect transcript."""
+        t = self.transcript
+        return t.diagnostics is not None or any(
+            u.confidence is not None or (u.words and any(w.probability is not None
+                                                         for w in u.words))
+            for u in t.utterances)
+
+    def absence_confidence(self, utts: list[Utterance], base: float = 0.9) -> float:
+        """Confidence of a decision made because a phrase was *not* found in ``utts``:
+        lower when the recogniser was unsure of those words."""
+        confs = [u.confidence for u in utts if u.confidence is not None]
+        if not confs:
+            return base
+        return base * (0.6 + 0.4 * (sum(confs) / len(confs)))
+
     def first(self, utts: list[Utterance], phrases, **kw) -> Match | None:
         for u in utts:
             m = self.matcher.first(u, phrases, **kw)

@@ -1,0 +1,272 @@
+"""Politeness and the forbidden behaviours: holds, honorifics, conflict, shirking, gossip,
+privacy (禁止行为 1, 3, 4, 6 are red lines)."""
+from __future__ import annotations
+
+import re
+
+from qa import numbers
+from qa.records import Evidence, Finding, Utterance
+from qa.rules.base import Rule, RuleContext
+
+_QUESTION_END = re.compile(r"(吗|呢|吧|？|\?)\s*[。！!]?\s*$")
+
+
+class HoldEtiquette(Rule):
+    """让客户等待的礼仪：等待前致歉并请客户稍等；等待 20 秒以上后感谢客户耐心等待。
+
+    适用：坐席说完话后出现 ≥ 5 秒无人讲话的等待（查询、联系同事），或坐席请客户稍等。
+    坐席提问后客户思考造成的停顿不算。
+
+    正例：“不好意思，麻烦您稍等一下，我查一下。”……“让您久等了，查到了……”
+
+    反例：“您稍等。”（未致歉）
+    反例：等待 25 秒后直接说“查到了”（未感谢客户耐心等待）。
+    """
+
+    code = "PO01"
+    name = "hold_etiquette"
+    family = "politeness"
+    config_keywords = ("min_gap_seconds", "long_wait_seconds", "apology_phrases",
+                       "wait_phrases", "hold_cue_phrases", "thanks_phrases")
+    fail_message = "让客户等待前未致歉并请其稍等"
+
+    def _holds(self, ctx: RuleContext) -> list[tuple[Utterance, float, Utterance | None]]:
+        """(agent utterance before the wait, wait seconds, next agent utterance)."""
+        utts = ctx.transcript.utterances
+        holds: list[tuple[Utterance, float, Utterance | None]] = []
+        seen: set[int] = set()
+        last: Utterance | None = None
+        for i, u in enumerate(utts):
+            if last is not None:
+                gap = u.start - last.end
+                cue = last.speaker == "agent" and bool(
+                    ctx.matcher.find(last, self.hold_cue_phrases))
+                if last.speaker == "agent" and (
+                        (gap >= self.min_gap_seconds
+                         and not _QUESTION_END.search(last.text)) or cue):
+                    if id(last) not in seen:
+                        seen.add(id(last))
+                        nxt = next((v for v in utts[i:] if v.speaker == "agent"), None)
+                        holds.append((last, max(gap, 0.0), nxt))
+            if last is None or u.end >= last.end:
+                last = u
+        return holds
+
+    def evaluate(self, ctx: RuleContext) -> Finding:
+        holds = self._holds(ctx)
+        if not holds:
+            return self.na("通话中没有等待 / no hold")
+        evidence: list[Evidence] = []
+        problems: list[str] = []
+        confs: list[float] = []
+        for pre, wait, post in holds:
+            before = [u for u in ctx.agent if pre.start - 10 <= u.start <= pre.start]
+            apology = ctx.first(before, self.apology_phrases)
+            ask = ctx.first(before, self.wait_phrases)
+            if not (apology and ask):
+                what = "致歉" if ask else ("请客户稍等" if apology else "致歉并请客户稍等")
+                problems.append(f"等待前未{what}")
+                evidence.append(Evidence.from_utterance(pre))
+                confs.append(ctx.absence_confidence([pre], 0.85))
+            else:
+                confs.append(min(apology.confidence, ask.confidence))
+            if wait >= self.long_wait_seconds:
+                after = [post] if post is not None else []
+                thanks = ctx.first(after, self.thanks_phrases)
+                if thanks is None:
+                    problems.append(f"等待 {wait:.0f} 秒后未感谢客户耐心等待")
+                    evidence.append(Evidence("agent", round(pre.end, 2),
+                                             round(post.start if post else pre.end + wait, 2),
+                                             post.text if post else f"等待 {wait:.0f} 秒"))
+                    confs.append(ctx.absence_confidence(after, 0.8))
+        if problems:
+            return self.failed(evidence, min(confs), "；".join(dict.fromkeys(problems)))
+        return self.passed(min(confs) * 0.95)
+
+
+_NI = re.compile(r"你(?!好|们)")
+
+
+class HonorificAddress(Rule):
+    """称呼客户用“您”：坐席对客户的第二人称中，“您”至少占 70%；不含人称的句子不计。
+
+    “你好”“你们”不计入。识别结果中“你/您”常被混淆，转写来源的不合格判断置信度较低，交人工复核。
+
+    正例：“您是几栋几号？麻烦您留个电话。”
+
+    反例：“你贵姓？电话就是你现在打的这个？”
+    """
+
+    code = "PO02"
+    name = "honorific_address"
+    family = "politeness"
+    config_keywords = ("min_polite_ratio", "asr_confidence")
+    fail_message = "称呼客户多用“你”而非“您”"
+
+    def evaluate(self, ctx: RuleContext) -> Finding:
+        nin, ni, ev = 0, 0, []
+        for u in ctx.agent:
+            nin += u.text.count("您")
+            hits = list(_NI.finditer(u.text))
+            ni += len(hits)
+            for m in hits[:2]:
+                if len(ev) < 5:
+                    b, e = max(0, m.start() - 2), min(len(u.text), m.end() + 4)
+                    ev.append(Evidence.from_utterance(u, u.text[b:e]))
+        total = nin + ni
+        if total == 0:
+            return self.na("坐席未使用第二人称 / no second-person address")
+        ratio = nin / total
+        conf = self.asr_confidence if ctx.from_asr else 0.9
+        if ratio >= self.min_polite_ratio:
+            return self.passed(conf if ctx.from_asr else 0.95,
+                               note=f"“您” {nin} 次，“你” {ni} 次")
+        return self.failed(ev, conf, f"称呼客户“您”仅占 {ratio:.0%}（“您” {nin} 次，"
+                                     f"“你” {ni} 次），应以“您”为主")
+
+
+class _PhraseRedLine(Rule):
+    """Fails when the agent says one of ``phrase_key``'s phrases (minus ``exclude``)."""
+
+    red_line = True
+    family = "politeness"
+    phrase_key = ""
+
+    def matches(self, ctx: RuleContext):
+        return ctx.find(ctx.agent, getattr(self, self.phrase_key),
+                        exclude=getattr(self, "exclude_phrases", ()))
+
+    def evaluate(self, ctx: RuleContext) -> Finding:
+        ms = self.matches(ctx)
+        if not ms:
+            return self.passed(ctx.absence_confidence(ctx.agent, 0.9))
+        best = max(m.confidence for m in ms)
+        quoted = "、".join(dict.fromkeys(f"“{m.text}”" for m in ms[:3]))
+        return self.failed([m.evidence() for m in ms[:5]], best,
+                           f"{self.fail_message}：{quoted}")
+
+
+class NoVerbalConflict(_PhraseRedLine):
+    """不与客户发生言语冲突（禁止行为 3，红线）：不争辩、不讥讽、不指责、不说粗话。
+
+    正例：“您先别着急，我马上安排人过去看。”
+
+    反例：“我不是说了吗，已经派单了。”“你急也没用。”“你凶什么凶？”
+    反例：“是不是您那栋有人乱扔装修垃圾？”（反指客户）
+    """
+
+    code = "PO03"
+    name = "no_verbal_conflict"
+    config_keywords = ("conflict_phrases", "exclude_phrases")
+    phrase_key = "conflict_phrases"
+    fail_message = "与客户发生言语冲突"
+
+
+class NoShirking(Rule):
+    """不推诿（禁止行为 6，红线）：不以“不归我们管”“跟我说没用”把客户推开而不给任何帮助。
+
+    转给别处时给出具体去处（电话、部门）或上报跟进，不算推诿。
+
+    正例：“宽带是电信公司负责的，您可以拨打一零零零零报修。”
+
+    反例：“这个跟我们物业没关系，跟我说也没用。”
+    """
+
+    code = "PO04"
+    name = "no_shirking"
+    family = "politeness"
+    red_line = True
+    config_keywords = ("shirk_phrases", "alternative_phrases")
+    fail_message = "推诿客户，未给出具体去处或帮助"
+
+    def evaluate(self, ctx: RuleContext) -> Finding:
+        bad = []
+        agent = ctx.agent
+        for i, u in enumerate(agent):
+            ms = ctx.matcher.find(u, self.shirk_phrases)
+            if not ms:
+                continue
+            window = agent[i:i + 2]
+            helped = any(ctx.matcher.find(v, self.alternative_phrases) for v in window) or \
+                any(len(numbers.digits_of(v.text)) >= 5 for v in window)
+            if not helped:
+                bad.extend(ms)
+        if not bad:
+            return self.passed(ctx.absence_confidence(agent, 0.9))
+        quoted = "、".join(dict.fromkeys(f"“{m.text}”" for m in bad[:3]))
+        return self.failed([m.evidence() for m in bad[:5]], max(m.confidence for m in bad),
+                           f"{self.fail_message}：{quoted}")
+
+
+class NoGossip(_PhraseRedLine):
+    """不搬弄是非（禁止行为 4，红线）：不向客户议论同事、部门、施工方或其他住户。
+
+    正例：“给您添麻烦了，我让维修主管跟进，确保这次修好。”
+
+    反例：“那个师傅干活就是毛糙，他们工程部老这样。”
+    反例：“您楼上那家人素质确实不怎么样。”
+    """
+
+    code = "PO05"
+    name = "no_gossip"
+    config_keywords = ("gossip_phrases", "exclude_phrases")
+    phrase_key = "gossip_phrases"
+    fail_message = "向客户议论他人"
+
+
+class NoPrivacyLeak(Rule):
+    """不泄露他人隐私（禁止行为 1，红线）：不说出来电人以外任何人的电话、证件号，或姓名加房号。
+
+    来电人自己的号码（元数据中的来电号码、客户自己报的号码）复述核对不算泄露；
+    服务热线（九六七七七、一零零零零、四零零……）不算个人信息。
+
+    正例：“电话就是您现在这个幺三九，幺六二四，七七三五，对吗？”
+
+    反例：“楼上是八零二的张先生，电话是幺三九，零七二六，五五八幺。”
+    """
+
+    code = "PO06"
+    name = "no_privacy_leak"
+    family = "politeness"
+    red_line = True
+    config_keywords = ("min_phone_digits", "disclose_phrases")
+    fail_message = "向客户泄露他人个人信息"
+
+    _SERVICE = ("400", "800", "95", "96", "12", "10")
+    _PERSON = re.compile(r"先生|女士|小姐|他的|她的|他家|她家|车主|邻居|业主|住户|那家|那户")
+
+    def evaluate(self, ctx: RuleContext) -> Finding:
+        own_phones = set()
+        caller = numbers.digits_of(str(ctx.metadata.get("caller_number") or ""))
+        if caller:
+            own_phones.add(caller)
+        own_rooms, own_names = set(), set()
+        for u in ctx.customer:
+            own_phones.update(p.value for p in numbers.phone_numbers(u.text))
+            own_rooms.update(a.value for a in numbers.address_parts(u.text) if a.kind == "room")
+            own_names.update(s.value for s in numbers.surnames(u.text))
+        leaks: list[tuple[Evidence, float, str]] = []
+        for u in ctx.agent:
+            for p in numbers.phone_numbers(u.text):
+                if len(p.value) < self.min_phone_digits or p.value in own_phones:
+                    continue
+                if any(p.value.endswith(o[-7:]) or o.endswith(p.value) for o in own_phones):
+                    continue
+                mobile = len(p.value) == 11 and p.value[0] == "1" and p.value[1] in "3456789"
+                service = p.value.startswith(self._SERVICE) and not mobile
+                if service or not (mobile or self._PERSON.search(u.text)):
+                    continue
+                leaks.append((Evidence.from_utterance(u, u.text[p.begin:p.end]), 0.9, "电话号码"))
+            if own_names:
+                names = [s for s in numbers.surnames(u.text) if s.value not in own_names]
+                rooms = [a for a in numbers.address_parts(u.text)
+                         if a.kind == "room" and a.value not in own_rooms]
+                if names and rooms:
+                    b = min(names[0].begin, rooms[0].begin)
+                    e = max(names[0].end, rooms[0].end)
+                    leaks.append((Evidence.from_utterance(u, u.text[b:e]), 0.75, "姓名和房号"))
+        if not leaks:
+            return self.passed(ctx.absence_confidence(ctx.agent, 0.9))
+        kinds = "、".join(dict.fromkeys(k for _, _, k in leaks))
+        return self.failed([e for e, _, _ in leaks[:5]], max(c for _, c, _ in leaks),
+                           f"向客户透露了他人的{kinds}")
