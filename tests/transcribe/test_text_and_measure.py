@@ -1,0 +1,102 @@
+"""Text normalisation, hallucination guard, sound-alike correction, levels and pitch."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from transcribe.engine import split_utterances
+from transcribe.measure import active_level_dbfs, pitch_stats
+from transcribe.normalize import (SoundAlikeCorrector, Vocabulary, chinese_punctuation,
+                                  known_hallucination, normalize_for_cer, runaway_repetition,
+                                  to_simplified)
+from transcribe.records import Word
+
+
+def test_simplified_on_whole_text():
+    assert to_simplified("請問您貴姓，物業服務中心") == "请问您贵姓，物业服务中心"
+    # phrase context matters: 答覆 → 答复, while the lone word 覆 stays 覆
+    assert to_simplified("我給您答覆") == "我给您答复"
+    assert "".join(to_simplified(w) for w in ["答", "覆"]) == "答覆"
+
+
+def test_punctuation():
+    assert chinese_punctuation("好的,請稍等?") == "好的，請稍等？"
+    assert chinese_punctuation("喂 你好 我是九栋的") == "喂你好我是九栋的"
+    assert chinese_punctuation("三点五是3.5") == "三点五是3.5"
+
+
+def test_cer_normalisation():
+    assert normalize_for_cer("九棟2單元1002，幺三九！ OK") == "九栋二单元一零零二一三九ok"
+
+
+@pytest.mark.parametrize("text", ["字幕由Amara.org社群提供", "请不吝点赞 订阅 转发 打赏支持明镜与点点栏目",
+                                  "谢谢观看!"])
+def test_known_hallucinations(text):
+    assert known_hallucination(to_simplified(text))
+
+
+def test_real_speech_is_not_a_hallucination():
+    assert not known_hallucination("谢谢您的来电，再见")
+    assert not runaway_repetition("好的，好的，我马上安排师傅上门")
+    assert runaway_repetition("好的好的好的好的好的好的好的好的")
+    assert runaway_repetition("嗯" * 12)
+
+
+def test_sound_alike_correction():
+    c = SoundAlikeCorrector(Vocabulary.load())
+    assert c("阳光物业服务中兴") == "阳光物业服务中心"
+    assert c("我是物叶的") == "我是物业的"
+    assert c("卫生尖漏水") == "卫生间漏水"
+    assert c("天天都来") == "天天都来"  # nothing like a term: unchanged
+    assert c("物业服务中心") == "物业服务中心"
+
+
+def test_vocabulary_file_errors(tmp_path):
+    p = tmp_path / "v.yaml"
+    p.write_text("terms: 物业\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="terms"):
+        Vocabulary.load(p)
+    p.write_text("- a\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="mapping"):
+        Vocabulary.load(p)
+    p.write_text("estates: [金地华府]\ncorrections: {鸡尾灰: 居委会}\nuse_hotwords: true\n",
+                 encoding="utf-8")
+    v = Vocabulary.load(p)
+    assert "金地华府" in v.terms and v.hotword_text() == "金地华府"
+    assert SoundAlikeCorrector(v)("找鸡尾灰，金地花府") == "找居委会，金地华府"
+
+
+def _w(start, end, text="字"):
+    return Word(start=start, end=end, text=text)
+
+
+def test_split_utterances_by_pause_and_turns():
+    words = [_w(0, 0.5), _w(0.6, 1.0), _w(1.5, 2.0), _w(5.0, 5.5)]
+    assert [len(g) for g in split_utterances(words)] == [3, 1]
+    other = [_w(1.1, 1.3)]  # the other party spoke in the 0.5 s pause
+    assert [len(g) for g in split_utterances(words, other)] == [2, 1, 1]
+
+
+def test_active_level():
+    sr = 16000
+    t = np.arange(2 * sr) / sr
+    sine = 0.5 * np.sin(2 * np.pi * 300 * t)
+    assert active_level_dbfs(sine, sr) == pytest.approx(-9.0, abs=0.1)
+    gapped = sine.copy()
+    gapped[sr:] = 1e-4 * np.random.default_rng(0).standard_normal(sr)  # a pause
+    assert active_level_dbfs(gapped, sr) == pytest.approx(-9.0, abs=0.2)
+    assert active_level_dbfs(np.zeros(sr), sr) is None
+    assert active_level_dbfs(sine, sr, 0.5, 0.502) is None
+
+
+@pytest.mark.parametrize("f0", [90.0, 180.0, 260.0, 350.0])
+def test_pitch(f0):
+    sr = 8000
+    t = np.arange(sr) / sr
+    # a glide of ±2 semitones around f0
+    inst = f0 * 2 ** (2 / 12 * np.sin(2 * np.pi * 1.0 * t))
+    x = 0.3 * np.sin(2 * np.pi * np.cumsum(inst) / sr)
+    med, std = pitch_stats(x, sr)
+    assert med == pytest.approx(f0, rel=0.03)
+    assert 1.0 < std < 2.0
+    assert pitch_stats(0.1 * np.random.default_rng(0).standard_normal(sr), sr) == (None, None)
