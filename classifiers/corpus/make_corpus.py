@@ -1,0 +1,610 @@
+#!/usr/bin/env python3
+"""Generate the labelled training corpus of customer-side hotline speech (``corpus.jsonl``).
+
+The corpus is written, not collected: a grammar of customer turns for property-management
+calls (scenarios x call types x complaint types x speaker registers), expanded with a fixed
+seed, then degraded like real recogniser output for a share of the examples (homophone
+substitutions found with pypinyin, lost punctuation, numerals written as digits, fillers).
+See ``README.md`` beside this file for the format and the reasoning. The scripted evaluation
+calls (``shared/data/calls``) were NOT used as a source.
+
+Usage:
+  python classifiers/corpus/make_corpus.py            # rewrites classifiers/corpus/corpus.jsonl
+  python classifiers/corpus/make_corpus.py --check    # exits 1 if the file is not reproducible
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "corpus.jsonl"
+SEED = 20261102
+
+# Sizes per label (targets of the issue: >= 300 per complaint type, >= 150 per call type).
+COUNTS = {
+    ("complaint", "resolve"): 340, ("complaint", "vent"): 340, ("complaint", "expectation"): 330,
+    ("repair", None): 260, ("inquiry", None): 230, ("suggestion", None): 200, ("other", None): 200,
+}
+
+# ----------------------------------------------------------------------------- building blocks
+ESTATES = ["阳光花园", "翠湖苑", "金色家园", "滨江一号", "锦绣华庭", "东湖湾", "和谐家园", "紫荆城",
+           "香樟园", "碧水蓝天", "天悦府", "春晓苑", "幸福里", "丽景湾", "龙湖郦城", "世纪新城"]
+SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何林罗高梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏"
+CN_DIG = "零一二三四五六七八九"
+
+
+def cn_num(n: int) -> str:
+    """A small integer as spoken Chinese (1-99)."""
+    if n < 10:
+        return CN_DIG[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else CN_DIG[tens]) + "十" + ("" if ones == 0 else CN_DIG[ones])
+
+
+def digits_cn(s: str) -> str:
+    return "".join(CN_DIG[int(c)] if c.isdigit() else c for c in s)
+
+
+# Scenarios: what the call is about. "thing" is the object, faults are what goes wrong.
+SCEN = {
+    "elevator": dict(thing=["电梯", "单元电梯", "货梯", "那个电梯"],
+                     fault=["又坏了", "卡在半道不动了", "门关不上", "停在一楼不走", "运行的时候咣咣响",
+                            "按钮按了没反应", "把人关在里面了", "一直显示故障"],
+                     fix="电梯维保"),
+    "leak": dict(thing=["卫生间天花板", "厨房水管", "阳台顶上", "楼上", "暖气片接口", "墙角"],
+                 fault=["一直在漏水", "往下滴水", "渗水渗得墙都发霉了", "漏得满地都是水", "水管爆了",
+                        "天花板鼓起来了"], fix="维修"),
+    "drain": dict(thing=["下水道", "马桶", "地漏", "厨房水槽", "洗手池"],
+                  fault=["堵住了", "返水", "下不去水", "往上冒臭水", "一股臭味"], fix="疏通"),
+    "noise": dict(thing=["楼上", "隔壁装修", "楼下的广场舞", "半夜的施工", "楼上那家"],
+                  fault=["吵得睡不着", "天天半夜咚咚响", "一大早就开始砸墙", "音响开得老大",
+                         "电钻响了一整天"], fix="处理"),
+    "garbage": dict(thing=["垃圾", "垃圾桶", "楼道里的垃圾", "垃圾站"],
+                    fault=["好几天没人清", "堆得满满的", "臭得不行", "招苍蝇", "流了一地脏水"], fix="清运"),
+    "parking": dict(thing=["我的车位", "地库车位", "消防通道", "小区门口"],
+                    fault=["被别人占了", "又被人停了车", "堵得出不去", "天天有外来车乱停"], fix="协调"),
+    "guard": dict(thing=["门口那个保安", "北门保安", "值班的保安", "巡逻的保安"],
+                  fault=["态度特别差", "对业主爱答不理", "上班时间睡觉", "随便放外人进来", "还骂人"],
+                  fix="处理"),
+    "green": dict(thing=["小区的绿化", "中心花园的草坪", "楼下的树", "花坛"],
+                  fault=["好久没修剪了", "草长得老高", "树都枯死了", "没人浇水", "杂草丛生"], fix="养护"),
+    "cleaning": dict(thing=["楼道卫生", "电梯里的卫生", "楼梯扶手", "大堂地面"],
+                     fault=["好几天没人打扫", "脏得不行", "全是灰", "有一股味道", "烟头到处都是"],
+                     fix="保洁"),
+    "fee": dict(thing=["物业费", "这个月的账单", "公摊电费", "停车费", "水费分摊"],
+                fault=["多收了", "翻了一倍", "算得不对", "莫名其妙涨了", "收了两次"], fix="核实"),
+    "water": dict(thing=["自来水", "热水", "水压", "家里的水"],
+                  fault=["突然停了", "发黄", "有股怪味", "水压特别小", "时有时无"], fix="检修"),
+    "light": dict(thing=["楼道灯", "地库的灯", "路灯", "单元门口的灯"],
+                  fault=["坏了", "一直不亮", "一闪一闪的", "晚上黑乎乎的"], fix="维修"),
+    "door": dict(thing=["单元门", "门禁", "小区大门", "门禁卡", "防盗门"],
+                 fault=["坏了关不上", "刷卡没反应", "锁坏了", "一直开着谁都能进", "打不开"], fix="维修"),
+    "dog": dict(thing=["邻居家的狗", "小区里的狗", "楼下那只大狗"],
+                fault=["天天叫", "到处拉屎没人管", "不拴绳到处跑", "差点咬到我家孩子"], fix="管理"),
+    "heating": dict(thing=["暖气", "地暖", "家里的暖气片"],
+                    fault=["一点都不热", "温度上不去", "半热不热的", "漏水"], fix="检修"),
+    "wall": dict(thing=["外墙", "窗户边上", "落地窗", "卧室墙面"],
+                 fault=["下雨就渗水", "墙皮掉了一大块", "裂了条缝", "渗水把墙纸泡坏了"], fix="维修"),
+    "pest": dict(thing=["地下室", "垃圾房", "楼道里"],
+                 fault=["老鼠到处跑", "蟑螂特别多", "蚊子成堆", "有白蚁"], fix="消杀"),
+    "clutter": dict(thing=["楼道", "消防通道", "楼梯间"],
+                    fault=["堆满了杂物", "停满了电动车", "有人在那充电", "被人堆了旧家具"], fix="清理"),
+    "ac": dict(thing=["楼上的空调外机", "空调外机"], fault=["一直往我家阳台滴水", "噪音特别大", "滴水滴个不停"],
+               fix="协调"),
+    "throw": dict(thing=["楼上"], fault=["往下扔东西", "高空抛物", "往下泼水", "往下扔烟头"], fix="处理"),
+}
+SCEN_KEYS = list(SCEN)
+REPAIRABLE = ["elevator", "leak", "drain", "water", "light", "door", "heating", "wall", "ac"]
+
+
+def place(r: random.Random) -> str:
+    b = r.randint(1, 28)
+    f = r.randint(1, 26)
+    room = f"{f}0{r.randint(1, 4)}"
+    style = r.random()
+    if style < 0.4:
+        return f"{cn_num(b)}栋{digits_cn(room)}"
+    if style < 0.7:
+        return f"{b}号楼{r.randint(1, 4)}单元{room}"
+    return f"{cn_num(b)}号楼{cn_num(r.randint(1, 4))}单元{digits_cn(room)}"
+
+
+def date_phrase(r: random.Random) -> str:
+    return r.choice(["上周三", "上个礼拜五", "前天晚上", "这个月三号", "十月十二号", "昨天下午三点多",
+                     "上个月二十号", "大前天", "周一早上", "国庆节前", "八号那天", "上周末",
+                     "昨天晚上十一点", "今天早上七点", "五月份", "月初"])
+
+
+def amount_phrase(r: random.Random) -> str:
+    return r.choice(["两千四", "三百八十块", "一百二十六块", "六百多", "一千二", "八十五块",
+                     "四千多块钱", "二百三", "两万块", "一千五百块"])
+
+
+def times_phrase(r: random.Random) -> str:
+    return r.choice(["第三次", "第二回", "第四次了", "三次了", "好几次了", "两回了", "第五次"])
+
+
+def name_answer(r: random.Random) -> str:
+    s = r.choice(SURNAMES)
+    return r.choice([f"姓{s}，{place(r)}。", f"我姓{s}。", f"{s}，{place(r)}的。", f"免贵姓{s}。",
+                     f"我是{place(r)}的，姓{s}。", f"对，{place(r)}。"])
+
+
+def phone_answer(r: random.Random) -> str:
+    n = "1" + str(r.randint(3, 9)) + "".join(str(r.randint(0, 9)) for _ in range(9))
+    sp = digits_cn(n).replace("一", r.choice("一幺"))
+    return r.choice([f"电话{sp}。", f"就打这个号，{sp}。", "就这个号码。", "对，就是这个。", f"{sp}，对。"])
+
+
+def fill(r: random.Random, s: str, sc: dict) -> str:
+    rep = {
+        "{thing}": r.choice(sc["thing"]), "{fault}": r.choice(sc["fault"]),
+        "{fault2}": r.choice(sc["fault"]), "{place}": place(r), "{date}": date_phrase(r),
+        "{date2}": date_phrase(r), "{amount}": amount_phrase(r), "{times}": times_phrase(r),
+        "{estate}": r.choice(ESTATES), "{other}": r.choice(ESTATES), "{fix}": sc["fix"],
+        "{years}": r.choice(["五年", "快十年", "七八年", "三年多", "十几年", "两年"]),
+        "{days}": r.choice(["三天", "一个礼拜", "半个月", "两天", "四五天", "十来天"]),
+    }
+    for k, v in rep.items():
+        while k in s:
+            s = s.replace(k, v, 1)
+            if k in ("{thing}", "{fault}", "{place}", "{date}"):
+                pass
+    return s
+
+
+# ----------------------------------------------------------------------------- complaint: vent
+VENT_OPEN = [
+    "你们这个{thing}到底还管不管了？{fault}！",
+    "喂？物业是吧？我跟你说，{thing}{fault}！{fault}！",
+    "你们物业是干什么吃的！{thing}{fault}，你们知不知道！",
+    "我受够了！真的受够了！{thing}又{fault}！",
+    "气死我了！{thing}{fault}，你们到底有没有人管？",
+    "什么破物业啊！{thing}{fault}，天天这样，天天这样！",
+    "我就问你们一句，{thing}{fault}，管不管？管不管！",
+    "你们还要不要脸了？{thing}{fault}，我打了多少次电话了！",
+    "烦死了烦死了！{thing}{fault}，搞什么鬼啊！",
+    "我要投诉！{thing}{fault}！你们这帮人就知道收钱！",
+    "喂！我找你们领导！{thing}{fault}，你们太过分了！",
+    "又是{thing}！又是{thing}！{fault}，有完没完啊！",
+    "妈的，{thing}又{fault}，这日子还过不过了！",
+    "你们这是什么物业？垃圾物业！{thing}{fault}！",
+]
+VENT_MID = [
+    "每个月物业费一分不少收，事情一件不办！",
+    "天天这样，天天这样，谁受得了啊！",
+    "我跟你讲，你们就是不负责任！就是不负责任！",
+    "打电话就说记下了记下了，记了有什么用！",
+    "说抱歉有什么用！每次都说抱歉！",
+    "你们自己看看，这像话吗？像话吗！",
+    "我不管，反正你们今天必须给我弄好！",
+    "还有没有人管了？啊？还有没有人管了！",
+    "一天到晚就知道糊弄，糊弄谁呢！",
+    "我都快被逼疯了，你知道吗！",
+    "你别跟我说这些没用的！",
+    "老是这样，老是这样，烦不烦啊！",
+    "我家老人孩子都在家，你们就这么对待业主？",
+    "你们就是欺负老实人！",
+    "我真是气得不行了！",
+    "什么规定不规定的，我不听！",
+    "你们领导呢？叫你们领导来跟我说！",
+    "早就说了早就说了，根本没人理！",
+    "我交钱是让你们干活的，不是让你们当大爷的！",
+    "我今天就要个说法！",
+]
+VENT_END = [
+    "我要打12345投诉你们！",
+    "再不弄我就不交物业费了！",
+    "我要曝光到网上去，让大家都看看！",
+    "你们自己看着办吧！",
+    "我告诉你，今天不解决我就天天打！",
+    "你们等着吧，我找媒体去！",
+    "算了算了，跟你说也没用！",
+    "赶紧的！听见没有！",
+    "别废话了，赶紧派人！",
+    "我去住建局告你们！",
+]
+
+# ----------------------------------------------------------------------------- complaint: resolve
+RES_OPEN = [
+    "你好，我要投诉一下，{thing}{fault}，这已经是{times}了。",
+    "你好，我是{place}的业主，我反映个问题：{date}开始{thing}就{fault}，到现在还没解决。",
+    "喂你好，我想投诉你们的维修，{date}报的修，说当天来人，结果到今天都没人来。",
+    "你好，我家是{place}，{thing}{fault}，{date}我就报过一次，{date2}又报了一次。",
+    "你好，我反映一下账单的问题，我家九十八平，以前每个月{thing}三十几块，这个月变成了{amount}。",
+    "你好，我想投诉一下，{date}你们的师傅来修{thing}，修完不到{days}又{fault}了。",
+    "你好，我要正式投诉，{thing}{fault}，给我家造成了损失，墙纸、地板都泡坏了，大概{amount}。",
+    "你好，我说一下情况。{thing}{fault}，前后找了你们{times}，每次都说马上处理。",
+    "你好，我要投诉{thing}，{date}晚上{fault}，我有录像，时间地点都很清楚。",
+    "你好，我是{place}的，说实话我现在挺生气的，但我还是想好好说：{thing}{fault}，{days}了没人管。",
+    "你好，我要反映停车的事，我买的是产权车位，{date}开始就{fault}，我已经拍了照片。",
+    "你好，我交了{amount}的物业费，{thing}{fault}，{days}都没人处理，这个不合理。",
+]
+RES_MID = [
+    "我再强调一下，问题不是今天才有的，是从{date}就开始了。",
+    "我的要求很简单，第一，派人来看；第二，给我一个处理时间。",
+    "重点是，这个已经是{times}了，你们每次修完都管不了几天。",
+    "我要的是一个明确的答复，什么时候能修好。",
+    "按照合同，这个是你们物业的责任范围，对吧？",
+    "时间我都记着呢，{date}一次，{date2}一次，都有通话记录。",
+    "损失我算过了，大概{amount}，照片和发票我都留着。",
+    "我不是来吵架的，我就想把这个事情解决了。",
+    "关键是维修要有个结果，不能每次都是临时糊一下。",
+    "我再说一遍，是{place}，{thing}，{fault}。",
+    "你们上次答应{date}之前给我回复，到现在也没人联系我。",
+    "我希望你们查一下是哪个环节出了问题，给我一个书面的说法。",
+    "这个事情我已经跟管家说过了，也拍了视频发给他。",
+    "我要求你们今天之内给我回个电话，说清楚处理方案。",
+    "我理解你们也有难处，但这个事必须有人负责。",
+    "如果是施工方的问题，你们去协调，但我这边的损失要有人赔。",
+]
+RES_END = [
+    "请你们给我一个具体的处理时间。",
+    "麻烦你记下来，今天下班前给我回个电话。",
+    "我等你们的答复，如果再拖，我就只能找业委会了。",
+    "你把我说的这几点都记清楚，到时候我要核对的。",
+    "好，那我等你们回电，希望这次能真的解决。",
+    "那就按你说的，明天上午我等师傅上门。",
+    "你们尽快给我一个方案，赔偿的事也要说清楚。",
+]
+
+# ----------------------------------------------------------------------------- complaint: expectation
+EXP_OPEN = [
+    "你好，我想反映一下{thing}的事。我在这儿住了{years}了，以前不是这样的。",
+    "你好，我是{place}的业主，也不是什么大事，就是觉得{thing}现在{fault}，跟以前比差了不少。",
+    "你好，我说个情况啊，我家就在{place}，我平时在家带孩子，{thing}{fault}，有点不方便。",
+    "你好，打扰一下，我想说说{thing}。以前老物业在的时候，每个礼拜都有人弄，现在好像没人管了。",
+    "你好，我是老业主了，住了{years}，对咱们小区一直挺满意的，就是最近{thing}{fault}。",
+    "你好，我这边想反映个事儿。我看旁边{other}，人家{thing}弄得特别好，咱们这边就{fault}。",
+    "你好，我年纪大了，平时腿脚不太方便，{thing}{fault}，对我们这样的老人影响挺大的。",
+    "你好，我家孩子还小，{thing}{fault}，我们当家长的就有点担心。",
+    "你好，我就是想跟你们说一下，原来{thing}一直挺好的，这半年{fault}。",
+    "你好，我是{place}的，我们家平时都很配合物业工作，物业费也都按时交，就是{thing}{fault}。",
+]
+EXP_MID = [
+    "我也不是说要怎么样，就是希望能跟以前差不多。",
+    "我看别的小区都是定期弄的，人家{other}每周都有人来。",
+    "以前的物业在的时候，这些事情根本不用我们操心。",
+    "我们家老人每天都要下楼转转，所以我比较在意这个。",
+    "我这边的情况是这样的，我上班早，晚上回来也晚，所以平时也没空找你们。",
+    "隔壁小区物业费跟我们差不多，服务比我们好多了。",
+    "要是能跟以前一样定期安排一下就好了。",
+    "我自己也不懂这些，就是觉得可以做得更好一点。",
+    "我们家住了{years}了，一直挺喜欢这个小区的，所以才打电话说一说。",
+    "原来的保洁阿姨每天都来，现在换了人，好像两三天才来一次。",
+    "我不是来投诉谁的，就是希望你们重视一下。",
+    "其实大家都有这个感觉，群里也有人在说。",
+    "我们交物业费也没少交，总希望小区越来越好嘛。",
+    "我朋友住{other}，他们那边物业每个月还组织活动呢。",
+    "我平时也挺体谅你们的，知道你们也忙。",
+]
+EXP_END = [
+    "希望你们能改进一下，谢谢啊。",
+    "你们看看能不能安排一下，不着急，就是希望有个改善。",
+    "好的，那麻烦你们了，辛苦了。",
+    "那我就等着看看效果，谢谢你们。",
+    "我就是提一下，你们能重视就行。",
+    "那就拜托了，希望下次能好一点。",
+]
+
+# ----------------------------------------------------------------------------- repair
+REP_OPEN = [
+    "你好，我要报修，{thing}{fault}，麻烦派个师傅来看一下。",
+    "喂你好，我家{thing}{fault}，能不能找人来修一下？",
+    "你好，我是{place}的，{thing}{fault}，你们什么时候能来人？",
+    "你好，报个修，{place}，{thing}{fault}。",
+    "你好，麻烦你啊，{thing}{fault}，我自己弄不了，想请个师傅。",
+    "喂，物业吗？{thing}{fault}了，帮我安排个人修修。",
+    "你好，我之前报过修，{thing}{fault}，师傅说今天来，想问问大概几点到？",
+    "你好，{thing}{fault}，你们能不能赶紧派人来？挺急的。",
+    "你好，我们单元的{thing}{fault}，大家进出都不方便，麻烦来修一下。",
+    "你好，想报个维修，{thing}{fault}，下午家里有人。",
+    "你好，那个{thing}{fault}，上次报的修还没人来，再催一下。",
+]
+REP_MID = [
+    "从{date}开始的，一开始还好，现在越来越严重了。",
+    "家里有人，你们随时可以来。",
+    "我下午三点以后在家，师傅来之前给我打个电话。",
+    "这个是要收费的吗？大概多少钱？",
+    "能不能今天就来？晚上还要用呢。",
+    "我拍了照片，需要的话可以发给你们。",
+    "是公共部位的，应该是你们负责吧。",
+    "麻烦快一点，水都流到楼下去了。",
+    "我家里就我一个老人，师傅来了敲门大声点。",
+    "最好上午来，下午我要去接孩子。",
+]
+REP_END = [
+    "好的，那我等师傅电话。",
+    "行，谢谢啊。",
+    "那麻烦你们尽快安排。",
+    "好，那就这样，再见。",
+    "好的好的，辛苦了。",
+]
+
+# ----------------------------------------------------------------------------- inquiry
+INQ_TOPICS = [
+    ("物业费", ["物业费现在可以在手机上交吗？", "物业费一年交多少钱？是按面积算的吗？",
+              "我想问一下物业费能不能按季度交？", "物业费交到几月份了，能帮我查一下吗？",
+              "物业费的发票怎么开，能开电子的吗？", "滞纳金是怎么算的？"]),
+    ("停水", ["今天怎么突然停水了？什么时候能来水？", "明天是不是要停电？停到几点？",
+            "听说这周要停水检修，是哪几栋？", "为什么我家没水了，是整个小区都停了吗？"]),
+    ("装修", ["我家要装修，需要办什么手续？", "装修押金是多少，什么时候退？",
+            "装修的时候几点到几点可以施工？", "周末可以装修吗？", "装修垃圾应该放在哪里？"]),
+    ("门禁卡", ["门禁卡丢了怎么补办？要带什么证件？", "补办门禁卡要多少钱？",
+             "我家新来的保姆能不能办一张门禁卡？", "车辆出入证怎么办理？"]),
+    ("车位", ["小区还有月租车位吗？一个月多少钱？", "临时停车怎么收费？", "访客的车能不能进小区？",
+            "车位能不能买，还是只能租？"]),
+    ("宠物", ["小区里养狗有什么规定吗？", "大型犬可以养吗？要登记吗？", "狗的疫苗证要交给物业吗？"]),
+    ("快递", ["快递柜在哪儿？", "物业能不能帮忙代收快递？"]),
+    ("办事", ["你们物业办公室几点上班？", "周末有人值班吗？", "业主大会什么时候开？",
+            "维修基金怎么查余额？", "房屋出租需要到物业登记吗？", "搬家需要提前跟物业说吗？",
+            "家里要安装空调外机，有什么要求吗？", "小区游泳池几点开放？"]),
+]
+INQ_OPEN = ["你好，我想咨询一下，", "你好，问一下啊，", "喂你好，我想了解一下，", "你好，打扰一下，",
+            "你好，我是{place}的业主，想问个事，", "你好，我是新搬来的，", "你好，我想问问，",
+            "喂，物业是吧，我咨询个事，"]
+INQ_MID = ["我不太清楚流程，麻烦你跟我说一下。", "需要我本人去吗，还是家里人去也行？",
+           "那要带什么材料？身份证还是房产证？", "在哪里办？物业办公室在几号楼？",
+           "那大概要多长时间？", "这个可以在网上办吗？", "要提前预约吗？", "费用怎么交？",
+           "我记一下啊，你再说一遍。", "那周末能办吗？我平时上班。"]
+INQ_END = ["好的，明白了，谢谢。", "行，我知道了，谢谢你啊。", "好的好的，那我明天过去。",
+           "清楚了，麻烦你了。", "好，谢谢，再见。"]
+
+# ----------------------------------------------------------------------------- suggestion
+SUG_TOPICS = ["增设快递柜", "装几个电动车充电桩", "在小区里多放几把长椅", "给儿童游乐区铺上软垫",
+              "增加几个分类垃圾桶", "在地库装几个监控", "停水停电提前在群里通知", "每个月公布一下物业费的收支",
+              "在门口装个雨棚", "规范一下遛狗，设个宠物便便箱", "增加一个老年人活动室", "把健身器材更新一下",
+              "在小区里设个共享书架", "单元门口加装扶手", "夜间巡逻多走几趟", "开个业主意见箱",
+              "建个业主微信群方便通知", "在路口加个减速带", "给电梯里装个空调", "周末组织点社区活动"]
+SUG_OPEN = ["你好，我有个建议想跟你们提一下，能不能{topic}？",
+            "你好，我想提个小建议，咱们小区是不是可以{topic}？",
+            "你好，不是投诉啊，就是一个建议，希望物业考虑{topic}。",
+            "你好，我是{place}的业主，想给物业提个意见，最好能{topic}。",
+            "喂你好，我们几个邻居商量了一下，想建议你们{topic}。",
+            "你好，我觉得咱们小区挺好的，就是有个想法，要是能{topic}就更好了。",
+            "你好，我提个建议哈，{topic}，大家肯定都欢迎。"]
+SUG_MID = ["现在大家都是这么做的，挺方便的。", "费用的话，如果需要业主分摊，我们也愿意出一点。",
+           "我看别的小区有，用起来挺方便的。", "这样大家都省事，也安全一些。",
+           "我家老人孩子都用得上。", "这个也不急，你们可以先统计一下大家的意见。",
+           "可以先在一两个单元试试看。", "我觉得花不了多少钱，但是效果会很好。",
+           "我就是提个想法，具体你们看着办。"]
+SUG_END = ["就这个建议，谢谢你们。", "你们考虑考虑，辛苦了。", "好的，麻烦你们反馈一下。",
+           "希望能采纳，谢谢。", "好，就这些，再见。"]
+
+# ----------------------------------------------------------------------------- other
+OTHER_LINES = [
+    ["你好，我家燃气卡充了钱，表上没显示，这个是不是你们管？", "那我应该打哪个电话？"],
+    ["你好，我家宽带断网了，一上午都上不了网。", "哦，是要找运营商是吧，那号码是多少？"],
+    ["你好，我的快递显示签收了，但是我没收到，是不是丢了？", "那是找快递公司还是找你们？"],
+    ["你好，我家停电了，好像是欠费了，电费在哪儿交？", "供电局的电话是多少？"],
+    ["你好，是不是王师傅家？", "啊，打错了，不好意思。"],
+    ["你好，我家有线电视没信号了。", "那是广电管的吗？"],
+    ["喂？我想订个外卖，是饭店吗？", "哦打错了打错了。"],
+    ["你好，我想问问我们这片的学区是怎么划的？", "那应该找教育局吧。"],
+    ["你好，我家手机信号特别差，你们能不能处理？", "哦，要打移动的客服是吧。"],
+    ["你好，我就是打个电话感谢一下，上次你们的师傅修得特别好，人也很热情。", "对，就是想表扬一下他。"],
+    ["你好，我上周在小区门口捡到一个钱包，交给你们了，想问问失主找到了没有。"],
+    ["你好，我想找一下你们这边的保洁阿姨，我家想请个钟点工，你们能介绍吗？"],
+    ["你好，我是送水的，找不到七栋在哪，你能告诉我怎么走吗？"],
+    ["你好，我家天然气有味道，好像漏气了。", "哦，要先打燃气公司的抢修电话是吧？"],
+    ["你好，我们这边自来水公司的账单怎么查？", "那是要去自来水公司营业厅是吧？"],
+    ["你好，我家的热水器坏了，是厂家保修的，你们能修吗？", "哦，要找厂家售后，那好吧。"],
+    ["你好，请问房子过户要去哪里办？", "不动产登记中心是吧，好的。"],
+    ["你好，我想投诉一下隔壁小区的广场舞，你们管得了吗？", "那我找他们那边的物业吧。"],
+    ["你好，我是做家政推广的，想在你们小区做个活动，跟谁联系？"],
+    ["你好，我的电动车在外面马路上被偷了，你们能帮忙吗？", "哦，要报警是吧。"],
+    ["你好，我家门口的公交站牌坏了，你们管吗？", "那找交通局？"],
+    ["喂？喂？听得见吗？", "哦，没事了，我按错了。"],
+    ["你好，我孩子的户口迁移需要开什么证明？", "那我去派出所问问。"],
+    ["你好，我想问问社区医院几点上班？", "哦你们不知道啊，那我打社区的电话。"],
+]
+OTHER_PREFIX = ["", "你好，不好意思打扰一下，", "喂你好，", "你好，我是{place}的，"]
+OTHER_MID = ["我也不知道该找谁，就先打你们这儿了。", "那你有他们的电话吗？", "好，我记一下号码。",
+             "那就不麻烦你们了。", "这个你们真管不了啊？", "行，我知道了。"]
+
+# ----------------------------------------------------------------------------- registers & noise
+COLLOQ = [("什么", "啥"), ("怎么", "咋"), ("不知道", "不晓得"), ("这个", "这"), ("没有", "没"),
+          ("一下", "一哈"), ("干什么", "干啥"), ("很", "老"), ("非常", "贼"), ("我们", "咱们"),
+          ("是不是", "是勿是"), ("吗？", "伐？"), ("一点", "一丢丢"), ("知道", "晓得"),
+          ("没有", "莫得"), ("了。", "咯。"), ("特别", "老"), ("厉害", "凶"), ("怎么办", "咋整"),
+          ("我", "俺"), ("孩子", "娃儿"), ("今天", "今儿个"), ("明天", "明儿"), ("昨天", "昨儿")]
+FILLERS = ["嗯", "那个", "就是", "呃", "这个", "然后", "啊", "对吧", "你知道吧"]
+POLITE_PREFIX = ["小姑娘，", "小伙子，", "同志你好，", "师傅，", "你好你好，", "美女，", ""]
+
+
+def dialectise(r: random.Random, text: str, strength: float) -> str:
+    pairs = r.sample(COLLOQ, k=max(2, int(len(COLLOQ) * strength)))
+    for a, b in pairs:
+        if r.random() < 0.8:
+            text = text.replace(a, b)
+    return text
+
+
+_HOMO: dict[str, list[str]] = {}
+
+
+def build_homophones(texts: list[str]) -> None:
+    """Group the corpus's own characters by toneless pinyin: ASR confuses sound-alikes."""
+    from pypinyin import Style, lazy_pinyin
+
+    chars = sorted({c for t in texts for c in t if "\u4e00" <= c <= "\u9fff"})
+    groups: dict[str, list[str]] = {}
+    for c in chars:
+        groups.setdefault(lazy_pinyin(c, style=Style.NORMAL)[0], []).append(c)
+    for c in chars:
+        py = lazy_pinyin(c, style=Style.NORMAL)[0]
+        alts = [x for x in groups[py] if x != c]
+        if alts:
+            _HOMO[c] = alts
+
+
+def asr_noise(r: random.Random, text: str, rate: float) -> str:
+    out = []
+    for c in text:
+        p = r.random()
+        if c in _HOMO and p < rate:
+            out.append(r.choice(_HOMO[c]))
+        elif "\u4e00" <= c <= "\u9fff" and p < rate * 1.2 and r.random() < 0.15:
+            continue  # a dropped character
+        else:
+            out.append(c)
+    text = "".join(out)
+    if r.random() < 0.5:  # the recogniser often writes no punctuation, or only spaces/commas
+        text = re.sub(r"[，。！？、；：]", r.choice(["", " ", "，"]), text)
+    if r.random() < 0.3:  # Whisper sometimes writes numerals as digits
+        for i, d in enumerate(CN_DIG[1:], 1):
+            text = text.replace(d + "栋", f"{i}栋").replace(d + "号楼", f"{i}号楼")
+    return text
+
+
+def add_fillers(r: random.Random, text: str) -> str:
+    parts = re.split(r"(?<=[，。！？])", text)
+    return "".join((r.choice(FILLERS) + "，" if r.random() < 0.25 else "") + p for p in parts if p)
+
+
+# ----------------------------------------------------------------------------- composition
+def pick_mid(r: random.Random, pool: list[str], lo: int, hi: int) -> list[str]:
+    return r.sample(pool, k=r.randint(lo, hi))
+
+
+def compose(r: random.Random, call_type: str, ctype: str | None) -> tuple[str, list[str]]:
+    if call_type == "complaint":
+        key = r.choice(SCEN_KEYS)
+        sc = SCEN[key]
+        if ctype == "vent":
+            first = fill(r, r.choice(VENT_OPEN), sc)
+            mids = [fill(r, m, sc) for m in pick_mid(r, VENT_MID, 1, 4)]
+            if r.random() < 0.5:  # reasons simple and repeated: the same complaint again
+                mids.append(fill(r, r.choice(["{thing}{fault}！{thing}{fault}啊！", "{fault}！{fault}！",
+                                              "我说了多少遍了，{fault}！"]), sc))
+            turns = [first + "".join(mids[:2])]
+            if len(mids) > 2:
+                turns.append("".join(mids[2:]))
+            turns.append(r.choice(VENT_END) if r.random() < 0.8 else r.choice(["行吧，你们赶紧的！", "哼，快点！"]))
+            if r.random() < 0.3:
+                turns.insert(-1, r.choice(["你说什么？", "别跟我扯这些！", "又是等！又是等！", "我不听！"]))
+        elif ctype == "resolve":
+            first = fill(r, r.choice(RES_OPEN), sc)
+            mids = [fill(r, m, sc) for m in pick_mid(r, RES_MID, 1, 4)]
+            turns = [first + (mids[0] if r.random() < 0.5 else "")] + mids[1:] + [fill(r, r.choice(RES_END), sc)]
+            if r.random() < 0.5:
+                turns.insert(len(turns) - 1, name_answer(r))
+        else:
+            first = fill(r, r.choice(EXP_OPEN), sc)
+            mids = [fill(r, m, sc) for m in pick_mid(r, EXP_MID, 1, 4)]
+            if r.random() < 0.35:  # expectation callers often propose what they hope for
+                mids.append(r.choice(["我建议你们也定个固定的时间，贴个公告出来。", "要不你们也学学人家，定期安排一下。",
+                                      "我觉得可以每个月检查一次，大家也放心。"]))
+            turns = [first] + ["".join(mids[:2])] + (["".join(mids[2:])] if len(mids) > 2 else [])
+            turns.append(r.choice(EXP_END))
+            if r.random() < 0.4:
+                turns.insert(len(turns) - 1, name_answer(r))
+        return key, turns
+    if call_type == "repair":
+        key = r.choice(REPAIRABLE)
+        sc = SCEN[key]
+        turns = [fill(r, r.choice(REP_OPEN), sc)]
+        turns += [fill(r, m, sc) for m in pick_mid(r, REP_MID, 0, 2)]
+        if r.random() < 0.7:
+            turns.append(name_answer(r))
+        if r.random() < 0.4:
+            turns.append(phone_answer(r))
+        turns.append(r.choice(REP_END))
+        return key, turns
+    if call_type == "inquiry":
+        topic, qs = r.choice(INQ_TOPICS)
+        q = r.sample(qs, k=min(len(qs), r.randint(1, 2)))
+        turns = [fill(r, r.choice(INQ_OPEN), SCEN["fee"]) + q[0]]
+        turns += q[1:] + pick_mid(r, INQ_MID, 0, 2)
+        if r.random() < 0.3:
+            turns.append(name_answer(r))
+        turns.append(r.choice(INQ_END))
+        return topic, turns
+    if call_type == "suggestion":
+        topic = r.choice(SUG_TOPICS)
+        turns = [fill(r, r.choice(SUG_OPEN).replace("{topic}", topic), SCEN["green"])]
+        turns += pick_mid(r, SUG_MID, 1, 2)
+        if r.random() < 0.3:
+            turns.append(name_answer(r))
+        turns.append(r.choice(SUG_END))
+        return topic, turns
+    lines = r.choice(OTHER_LINES)
+    first = fill(r, r.choice(OTHER_PREFIX), SCEN["fee"]) + lines[0]
+    turns = [first] + lines[1:] + pick_mid(r, OTHER_MID, 0, 1)
+    return "other", turns
+
+
+def make_example(r: random.Random, idx: int, call_type: str, ctype: str | None) -> dict:
+    scenario, turns = compose(r, call_type, ctype)
+    register = r.choices(["standard", "colloquial", "dialect", "elderly"], [0.45, 0.25, 0.2, 0.1])[0]
+    if register == "colloquial":
+        turns = [add_fillers(r, dialectise(r, t, 0.15)) for t in turns]
+    elif register == "dialect":
+        turns = [dialectise(r, t, 0.45) for t in turns]
+    elif register == "elderly":
+        turns[0] = r.choice(POLITE_PREFIX) + turns[0]
+        turns = [add_fillers(r, t) for t in turns]
+    noisy = r.random() < 0.35
+    if noisy:
+        rate = r.uniform(0.03, 0.12)
+        turns = [asr_noise(r, t, rate) for t in turns]
+    return {"id": f"k{idx:04d}", "call_type": call_type, "complaint_type": ctype,
+            "scenario": scenario, "register": register, "asr_noise": noisy,
+            "turns": [t for t in turns if t.strip()]}
+
+
+def all_template_text() -> list[str]:
+    pools = [VENT_OPEN, VENT_MID, VENT_END, RES_OPEN, RES_MID, RES_END, EXP_OPEN, EXP_MID, EXP_END,
+             REP_OPEN, REP_MID, REP_END, INQ_OPEN, INQ_MID, INQ_END, SUG_OPEN, SUG_MID, SUG_END,
+             SUG_TOPICS, OTHER_MID] + [q for _, q in INQ_TOPICS] + OTHER_LINES
+    out = [t for p in pools for t in p]
+    for sc in SCEN.values():
+        out += sc["thing"] + sc["fault"]
+    return out
+
+
+def generate() -> list[dict]:
+    build_homophones(all_template_text())
+    r = random.Random(SEED)
+    examples, idx = [], 0
+    for (call_type, ctype), n in COUNTS.items():
+        seen: set[str] = set()
+        made = 0
+        while made < n:
+            ex = make_example(r, idx, call_type, ctype)
+            key = "|".join(ex["turns"])
+            if key in seen:
+                continue
+            seen.add(key)
+            examples.append(ex)
+            idx += 1
+            made += 1
+    return examples
+
+
+def dump(examples: list[dict]) -> str:
+    return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--check", action="store_true", help="verify corpus.jsonl is reproducible")
+    args = ap.parse_args(argv)
+    text = dump(generate())
+    if args.check:
+        same = OUT.exists() and OUT.read_text("utf-8") == text
+        print("reproducible" if same else "corpus.jsonl differs from a fresh generation")
+        return 0 if same else 1
+    OUT.write_text(text, "utf-8")
+    print(f"{OUT}: {text.count(chr(10))} examples, sha256 {hashlib.sha256(text.encode()).hexdigest()[:16]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

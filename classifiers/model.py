@@ -1,0 +1,444 @@
+"""The classifier: scikit-learn pipelines, training, persistence and the ``classify`` method.
+
+Three calibrated pipelines make one :class:`HotlineClassifier`:
+
+``call_type``
+    words → call type. ``ColumnTransformer``: TF-IDF over jieba words (1–2 grams), TF-IDF
+    over characters (1–3 grams, robust to recogniser errors), scaled cue counts
+    (:data:`classifiers.features.CUE_NAMES`) → ``CalibratedClassifierCV(LogisticRegression)``.
+``complaint_text``
+    the same shape, trained on complaint examples only → complaint type from words alone.
+``complaint_voice``
+    stacking: the text model's log-probabilities (out-of-fold during training) plus the voice
+    features (:data:`classifiers.features.VOICE_NAMES`, imputed with missing indicators,
+    scaled) → calibrated logistic regression, trained on the corpus calls that were rendered
+    as audio and measured. Used when the transcript carries levels of both parties.
+
+Why stacking rather than one model with missing-indicator voice columns: only a small part
+of the corpus exists as audio, so a joint model would learn the voice weights from few rows
+and the missing indicator would mostly encode "was rendered". The text model learns from
+every example; the fusion model learns how much the voice should move the text's belief.
+Text-only input gets the text model's calibrated probabilities, which are less confident
+on average, as the issue requires (the voice sharpens them when it agrees).
+
+Training is deterministic (fixed seeds, fixed fold splits): the same data hash gives the
+same metrics. Persistence: ``skops.io`` (no pickle) plus ``metadata.json`` with library
+versions, labels, training-data hash and cross-validated scores.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import platform
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from classifiers import features as F
+from classifiers.records import CALL_TYPES, COMPLAINT_TYPES, Classification
+from transcribe.records import Transcript, TranscriptFormatError, Utterance
+
+logger = logging.getLogger("classifiers.model")
+
+PACKAGE = Path(__file__).resolve().parent
+CORPUS = PACKAGE / "corpus" / "corpus.jsonl"
+VOICE_CALLS = PACKAGE / "corpus" / "voice_calls.jsonl"
+MODEL_DIR = PACKAGE / "model"
+MODEL_FILE = "classifier.skops"
+META_FILE = "metadata.json"
+SEED = 1102
+FOLDS = 5
+#: How many corpus examples one supervisor correction counts for.
+EXTRA_WEIGHT = 5.0
+
+CALL_TYPE_ZH = {"complaint": "投诉", "repair": "报修", "inquiry": "咨询", "suggestion": "意见建议",
+                "other": "其他"}
+COMPLAINT_TYPE_ZH = {"resolve": "解决问题", "vent": "纯粹发泄", "expectation": "为了某种期待"}
+
+
+class ClassifierError(Exception):
+    """The model cannot be built, loaded or used (message in Chinese and English)."""
+
+
+# ------------------------------------------------------------------------------ examples
+@dataclass
+class Example:
+    """One labelled call: its transcript, labels and training weight."""
+
+    transcript: Transcript
+    call_type: str
+    complaint_type: str | None = None
+    weight: float = 1.0
+    key: str = ""
+    source_key: str | None = None  # for rendered calls: the corpus example they speak
+
+    def __post_init__(self) -> None:
+        if self.call_type not in CALL_TYPES:
+            raise ClassifierError(f"未知的来电类型 / unknown call type {self.call_type!r} "
+                                  f"(expected one of {', '.join(CALL_TYPES)})")
+        if self.call_type == "complaint" and self.complaint_type not in COMPLAINT_TYPES:
+            raise ClassifierError(f"投诉来电缺少有效的投诉类型 / complaint example needs complaint_type "
+                                  f"in {', '.join(COMPLAINT_TYPES)}, got {self.complaint_type!r}")
+        if self.call_type != "complaint":
+            self.complaint_type = None
+
+
+def transcript_from_turns(turns: list[str]) -> Transcript:
+    """A text-only transcript of customer turns (no times, no voice)."""
+    return Transcript(utterances=[Utterance("customer", 0.0, 0.0, t) for t in turns])
+
+
+def example_from_dict(d: dict[str, Any], weight: float = 1.0, key: str = "") -> Example:
+    """An :class:`Example` from a dict: labels plus ``transcript`` (document or object),
+    ``turns`` (customer texts) or ``text``.
+
+    Raises:
+        ClassifierError: the dict has no usable text or bad labels.
+    """
+    if not isinstance(d, dict):
+        raise ClassifierError(f"训练样例必须是对象 / an example must be a dict, got {type(d).__name__}")
+    t = d.get("transcript")
+    try:
+        if isinstance(t, Transcript):
+            tr = t
+        elif isinstance(t, dict):
+            tr = Transcript.from_dict(t)
+        elif isinstance(d.get("utterances"), list):
+            tr = Transcript.from_dict(d)
+        elif isinstance(d.get("turns"), list):
+            tr = transcript_from_turns([str(x) for x in d["turns"]])
+        elif isinstance(d.get("text"), str):
+            tr = transcript_from_turns([d["text"]])
+        else:
+            raise ClassifierError("训练样例没有文本 / example has no transcript, turns or text")
+    except TranscriptFormatError as exc:
+        raise ClassifierError(f"训练样例的转写格式有误 / bad transcript in example: {exc}") from exc
+    labels = d.get("labels") or {}
+    return Example(tr, d.get("call_type", labels.get("call_type")),
+                   d.get("complaint_type", labels.get("complaint_type")),
+                   weight=float(d.get("weight", weight)), key=key or str(d.get("id", "")),
+                   source_key=d.get("source_id"))
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text("utf-8").splitlines() if x.strip()]
+
+
+def load_corpus(path: Path = CORPUS) -> list[Example]:
+    return [example_from_dict(d, key=d["id"]) for d in _read_jsonl(path)]
+
+
+def load_voice_calls(path: Path = VOICE_CALLS) -> list[Example]:
+    if not path.exists():
+        return []
+    return [example_from_dict(d, key=d["call_id"]) for d in _read_jsonl(path)]
+
+
+# ------------------------------------------------------------------------------ pipelines
+N_CUES = len(F.CUE_NAMES)
+N_VOICE = len(F.VOICE_NAMES)
+
+
+def text_rows(transcripts: Iterable[Transcript]) -> np.ndarray:
+    """Model input of the text pipelines: column 0 the customer's text, then the cue counts."""
+    rows = []
+    for t in transcripts:
+        cues = F.cue_features(t)
+        rows.append([F.customer_text(t)] + [cues[k] for k in F.CUE_NAMES])
+    return np.array(rows, dtype=object).reshape(-1, 1 + N_CUES)
+
+
+def voice_rows(text_logp: np.ndarray, transcripts: Iterable[Transcript]) -> np.ndarray:
+    """Model input of the fusion pipeline: the text model's log-probabilities, then voice."""
+    vf = [[F.voice_features(t)[k] for k in F.VOICE_NAMES] for t in transcripts]
+    return np.hstack([text_logp, np.array(vf, dtype=float).reshape(-1, N_VOICE)])
+
+
+def build_text_pipeline(seed: int = SEED, C: float = 4.0) -> Pipeline:
+    feats = ColumnTransformer([
+        ("words", TfidfVectorizer(tokenizer=F.tokenize, token_pattern=None, lowercase=False,
+                                  ngram_range=(1, 2), min_df=2, sublinear_tf=True), 0),
+        ("chars", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2,
+                                  sublinear_tf=True), 0),
+        ("cues", StandardScaler(), list(range(1, 1 + N_CUES))),
+    ])
+    lr = LogisticRegression(C=C, max_iter=3000, class_weight="balanced", random_state=seed)
+    return Pipeline([("features", feats),
+                     ("clf", CalibratedClassifierCV(lr, cv=3, method="sigmoid"))])
+
+
+def build_voice_pipeline(seed: int = SEED, C: float = 0.5) -> Pipeline:
+    n_text = len(COMPLAINT_TYPES)
+    feats = ColumnTransformer([
+        ("text", StandardScaler(), list(range(n_text))),
+        ("voice", Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True)),
+                            ("scale", StandardScaler())]),
+         list(range(n_text, n_text + N_VOICE))),
+    ])
+    lr = LogisticRegression(C=C, max_iter=3000, class_weight="balanced", random_state=seed)
+    return Pipeline([("features", feats),
+                     ("clf", CalibratedClassifierCV(lr, cv=3, method="sigmoid"))])
+
+
+def _fit(pipe: Pipeline, X: np.ndarray, y: list[str], w: np.ndarray) -> Pipeline:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        return pipe.fit(X, y, clf__sample_weight=w)
+
+
+def _logp(proba: np.ndarray) -> np.ndarray:
+    return np.log(np.clip(proba, 1e-4, 1.0))
+
+
+def _align(proba: np.ndarray, classes: Iterable[str], labels: tuple[str, ...]) -> np.ndarray:
+    cls = list(classes)
+    out = np.full((proba.shape[0], len(labels)), 1e-4)
+    for j, lab in enumerate(labels):
+        if lab in cls:
+            out[:, j] = proba[:, cls.index(lab)]
+    return out / out.sum(axis=1, keepdims=True)
+
+
+# ------------------------------------------------------------------------------ classifier
+@dataclass
+class HotlineClassifier:
+    """Call type and complaint type of a transcript (implements ``qa.classification.CallClassifier``)."""
+
+    call_type_model: Pipeline
+    complaint_text_model: Pipeline
+    complaint_voice_model: Pipeline | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def predict_proba(self, transcripts: list[Transcript]) -> tuple[np.ndarray, np.ndarray, list[bool]]:
+        """(call-type probabilities in CALL_TYPES order, complaint-type probabilities in
+        COMPLAINT_TYPES order, whether voice was used) for many transcripts."""
+        X = text_rows(transcripts)
+        pc = _align(self.call_type_model.predict_proba(X), self.call_type_model.classes_, CALL_TYPES)
+        pt = _align(self.complaint_text_model.predict_proba(X), self.complaint_text_model.classes_,
+                    COMPLAINT_TYPES)
+        voiced = [self.complaint_voice_model is not None and F.has_voice(t) for t in transcripts]
+        idx = [i for i, v in enumerate(voiced) if v]
+        if idx:
+            Xv = voice_rows(_logp(pt[idx]), [transcripts[i] for i in idx])
+            pv = _align(self.complaint_voice_model.predict_proba(Xv),
+                        self.complaint_voice_model.classes_, COMPLAINT_TYPES)
+            pt = pt.copy()
+            pt[idx] = pv
+        return pc, pt, voiced
+
+    def classify(self, transcript: Transcript) -> Classification:
+        """Classify one call.
+
+        Raises:
+            ClassifierError: the transcript has no text at all.
+        """
+        if not any(u.text.strip() for u in transcript.utterances):
+            raise ClassifierError("通话没有可分类的文字 / the transcript has no text to classify")
+        pc, pt, voiced = self.predict_proba([transcript])
+        ci = int(np.argmax(pc[0]))
+        call_type = CALL_TYPES[ci]
+        cprobs = {k: round(float(p), 4) for k, p in zip(CALL_TYPES, pc[0])}
+        tprobs = {k: round(float(p), 4) for k, p in zip(COMPLAINT_TYPES, pt[0])}
+        ctype = cconf = None
+        if call_type == "complaint":
+            ti = int(np.argmax(pt[0]))
+            ctype, cconf = COMPLAINT_TYPES[ti], round(float(pt[0][ti]), 4)
+        cues = [f"来电类型：{CALL_TYPE_ZH[call_type]}（{cprobs[call_type]:.0%}）"]
+        cues += F.call_type_cues(transcript, call_type)
+        if ctype:
+            cues.append(f"投诉类型：{COMPLAINT_TYPE_ZH[ctype]}（{cconf:.0%}，"
+                        f"{'依据文字和声音' if voiced[0] else '仅依据文字'}）")
+            cues += F.explain(transcript, voiced[0])
+        return Classification(
+            call_type=call_type, call_type_confidence=round(float(pc[0][ci]), 4),
+            complaint_type=ctype, complaint_confidence=cconf,
+            call_type_probabilities=cprobs, complaint_probabilities=tprobs if ctype else {},
+            cues=cues, source="text+voice" if voiced[0] else "text")
+
+
+# ------------------------------------------------------------------------------ training
+def data_hash(examples: list[Example], voice: list[Example]) -> str:
+    h = hashlib.sha256()
+    for group in (examples, voice):
+        for e in group:
+            h.update(json.dumps([e.transcript.to_dict(), e.call_type, e.complaint_type, e.weight],
+                                ensure_ascii=False, sort_keys=True).encode())
+        h.update(b"|")
+    return h.hexdigest()
+
+
+def train(extra_examples: Iterable[dict | Example] | None = None, *, corpus: list[Example] | None = None,
+          voice_calls: list[Example] | None = None, seed: int = SEED,
+          cross_validate: bool = True) -> HotlineClassifier:
+    """Train the three pipelines on the corpus, the rendered voice calls and ``extra_examples``.
+
+    ``extra_examples``: supervisor corrections — dicts accepted by :func:`example_from_dict`
+    (``call_type``, ``complaint_type`` and a ``transcript``/``turns``/``text``) or
+    :class:`Example`; each counts :data:`EXTRA_WEIGHT` times a corpus example unless it
+    carries its own ``weight``. An extra example with voice measurements also trains the
+    fusion model.
+
+    Returns the classifier with ``metadata`` (labels, data hash, cross-validated scores when
+    ``cross_validate``). Deterministic for the same data and seed.
+
+    Raises:
+        ClassifierError: an example is malformed.
+    """
+    corpus = load_corpus() if corpus is None else corpus
+    voice_calls = load_voice_calls() if voice_calls is None else voice_calls
+    extras = [e if isinstance(e, Example) else example_from_dict(e, weight=EXTRA_WEIGHT, key=f"extra-{i}")
+              for i, e in enumerate(extra_examples or [])]
+    examples = corpus + extras
+    voice_calls = voice_calls + [e for e in extras if e.call_type == "complaint" and F.has_voice(e.transcript)]
+    X = text_rows([e.transcript for e in examples])
+    y = [e.call_type for e in examples]
+    w = np.array([e.weight for e in examples])
+    meta: dict[str, Any] = {"labels": {"call_type": list(CALL_TYPES), "complaint_type": list(COMPLAINT_TYPES)},
+                            "data_hash": data_hash(examples, voice_calls), "seed": seed,
+                            "examples": {"corpus": len(corpus), "extra": len(extras),
+                                         "voice_calls": len(voice_calls)},
+                            "cv": {}}
+    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
+
+    # call type
+    if cross_validate:
+        pred = np.empty(len(y), dtype=object)
+        for tr, te in folds.split(X, y):
+            m = _fit(build_text_pipeline(seed), X[tr], [y[i] for i in tr], w[tr])
+            pred[te] = m.predict(X[te])
+        meta["cv"]["call_type_accuracy"] = round(float(accuracy_score(y, list(pred))), 4)
+        meta["cv"]["call_type_macro_f1"] = round(float(f1_score(y, list(pred), average="macro")), 4)
+    call_model = _fit(build_text_pipeline(seed), X, y, w)
+
+    # complaint type from words; out-of-fold text probabilities feed the fusion model
+    ci = [i for i, e in enumerate(examples) if e.call_type == "complaint"]
+    Xc, yc, wc = X[ci], [examples[i].complaint_type for i in ci], w[ci]
+    keys = [examples[i].key for i in ci]
+    Xvt = text_rows([v.transcript for v in voice_calls]) if voice_calls else None
+    v_logp = np.zeros((len(voice_calls), len(COMPLAINT_TYPES)))
+    oof = np.zeros((len(ci), len(COMPLAINT_TYPES)))
+    need_folds = cross_validate or bool(voice_calls)
+    if need_folds:
+        for k, (tr, te) in enumerate(folds.split(Xc, yc)):
+            m = _fit(build_text_pipeline(seed), Xc[tr], [yc[i] for i in tr], wc[tr])
+            oof[te] = _align(m.predict_proba(Xc[te]), m.classes_, COMPLAINT_TYPES)
+            held = {keys[i] for i in te}
+            # a rendered call is scored by the fold model that never saw its source example;
+            # calls with no source in the corpus by the first fold's model
+            sel = [j for j, v in enumerate(voice_calls)
+                   if v.source_key in held or (k == 0 and v.source_key not in set(keys))]
+            if sel:
+                v_logp[sel] = _logp(_align(m.predict_proba(Xvt[sel]), m.classes_, COMPLAINT_TYPES))
+        pred_c = [COMPLAINT_TYPES[i] for i in oof.argmax(axis=1)]
+        meta["cv"]["complaint_text_macro_f1"] = round(float(f1_score(yc, pred_c, average="macro")), 4)
+        meta["cv"]["complaint_text_accuracy"] = round(float(accuracy_score(yc, pred_c)), 4)
+    text_model = _fit(build_text_pipeline(seed), Xc, yc, wc)
+
+    voice_model = None
+    if voice_calls:
+        Xv = voice_rows(v_logp, [v.transcript for v in voice_calls])
+        yv = [v.complaint_type for v in voice_calls]
+        wv = np.array([v.weight for v in voice_calls])
+        if cross_validate:
+            vf = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
+            pv = np.empty(len(yv), dtype=object)
+            pt_only = [COMPLAINT_TYPES[i] for i in v_logp.argmax(axis=1)]
+            for tr, te in vf.split(Xv, yv):
+                m = _fit(build_voice_pipeline(seed), Xv[tr], [yv[i] for i in tr], wv[tr])
+                pv[te] = m.predict(Xv[te])
+            meta["cv"]["voice_calls_text_only_macro_f1"] = round(float(f1_score(yv, pt_only, average="macro")), 4)
+            meta["cv"]["voice_calls_text_voice_macro_f1"] = round(float(f1_score(yv, list(pv), average="macro")), 4)
+        voice_model = _fit(build_voice_pipeline(seed), Xv, yv, wv)
+    return HotlineClassifier(call_model, text_model, voice_model, meta)
+
+
+# ------------------------------------------------------------------------------ persistence
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("scikit-learn", "skops", "numpy", "scipy", "jieba"):
+        try:
+            out[pkg] = version(pkg)
+        except Exception:  # pragma: no cover - a missing optional package
+            out[pkg] = "unknown"
+    return out
+
+
+def save(clf: HotlineClassifier, directory: Path = MODEL_DIR) -> Path:
+    """Write ``classifier.skops`` and ``metadata.json`` into ``directory``; returns the directory."""
+    import skops.io as sio
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    obj = {"call_type": clf.call_type_model, "complaint_text": clf.complaint_text_model,
+           "complaint_voice": clf.complaint_voice_model}
+    sio.dump(obj, directory / MODEL_FILE, compression=8)  # zipfile.ZIP_DEFLATED
+    meta = {**clf.metadata, "versions": _versions(), "model_file": MODEL_FILE}
+    (directory / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    return directory
+
+
+_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+_TRUSTED_NAMES = {"classifiers.features.tokenize"}
+
+
+def load(directory: Path = MODEL_DIR) -> HotlineClassifier:
+    """Load a saved classifier; warns when it was trained with other library versions.
+
+    Raises:
+        ClassifierError: files missing or unreadable, or the file holds a type we do not trust.
+    """
+    import skops.io as sio
+
+    directory = Path(directory)
+    path, meta_path = directory / MODEL_FILE, directory / META_FILE
+    if not path.exists() or not meta_path.exists():
+        raise ClassifierError(f"找不到分类模型 / no classifier model in {directory} "
+                              f"(expected {MODEL_FILE} and {META_FILE}); run: hotline-qa train")
+    try:
+        meta = json.loads(meta_path.read_text("utf-8"))
+        untrusted = sio.get_untrusted_types(file=path)
+        bad = [t for t in untrusted if not (t.startswith(_TRUSTED_PREFIXES) or t in _TRUSTED_NAMES)]
+        if bad:
+            raise ClassifierError(f"模型文件含有不可信的类型 / model file holds untrusted types: {bad}")
+        obj = sio.load(path, trusted=untrusted)
+    except ClassifierError:
+        raise
+    except Exception as exc:
+        raise ClassifierError(f"分类模型无法读取 / cannot read classifier model {path}: {exc}") from exc
+    now = _versions()
+    for pkg in ("scikit-learn", "skops", "numpy"):
+        if meta.get("versions", {}).get(pkg) not in (None, now.get(pkg)):
+            warnings.warn(f"classifier model was trained with {pkg} {meta['versions'][pkg]}, "
+                          f"running {now.get(pkg)}; retrain with: hotline-qa train", UserWarning, stacklevel=2)
+    return HotlineClassifier(obj["call_type"], obj["complaint_text"], obj.get("complaint_voice"), meta)
+
+
+@lru_cache(maxsize=1)
+def load_default() -> HotlineClassifier:
+    """The shipped classifier (``classifiers/model/``), loaded once per process."""
+    return load(MODEL_DIR)
+
+
+def metrics(y_true: list, y_pred: list, average: str = "macro") -> dict[str, float]:
+    """Accuracy and macro-F1 (NaN-free helper for benchmarks)."""
+    if not y_true:
+        return {"n": 0, "accuracy": math.nan, "macro_f1": math.nan}
+    return {"n": len(y_true), "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
+            "macro_f1": round(float(f1_score(y_true, y_pred, average=average)), 4)}
