@@ -9,7 +9,8 @@ A phrase is found in an utterance in one of three ways, tried in order:
     sounds ASR and southern speakers confuse (zh/z, ch/c, sh/s, l/n, -ng/-n), so 服务中兴 is
     服务中心 and 拧好 is 您好;
 ``fuzzy``
-    for phrases of 4 or more syllables, one syllable in four may differ (拍帮您 for 可以帮您).
+    for phrases of 6 or more syllables, one syllable in six may differ
+    (感谢您的耐心等带 for 感谢您的耐心等待).
 
 Phrase syntax: ``*`` is a gap of up to ``max_gap`` characters (请问有什么*帮您 matches
 请问有什么事情可以帮您). ``whole=True`` requires the match to start and end on jieba token
@@ -33,6 +34,7 @@ log = logging.getLogger("hotline_qa.matching")
 
 KIND_CONFIDENCE = {"exact": 1.0, "sound": 0.85, "fuzzy": 0.7}
 DEFAULT_MAX_GAP = 8
+FUZZY_MIN_CHARS = 6   # one differing syllable allowed per this many
 
 _FOLD_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"))
 _FOLD_FINALS = (("iang", "ian"), ("uang", "uan"), ("ang", "an"), ("eng", "en"),
@@ -266,8 +268,8 @@ class Matcher:
             for b, e in self._occurrences(c, norm.sound, exact=False):
                 if ok(b, e):
                     return b, e, "sound"
-        if self.use_fuzzy and c.exact is None and len(c.plain) >= 4:
-            hit = _fuzzy_find(norm.sound, c.plain_sound, max(1, len(c.plain) // 4))
+        if self.use_fuzzy and c.exact is None and len(c.plain) >= FUZZY_MIN_CHARS:
+            hit = _fuzzy_find(norm.sound, c.plain_sound, len(c.plain) // FUZZY_MIN_CHARS)
             if hit is not None and ok(*hit):
                 return hit[0], hit[1], "fuzzy"
         return None

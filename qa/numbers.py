@@ -20,6 +20,11 @@ _CN_VALUE = {"零": 0, "〇": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "三": 
              "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _NUMERAL = "零〇○洞一幺二两三四五六七八九十百千0-9０-９"
 MIN_PHONE_DIGITS = 7
+_SUFFIXES = set("栋单号楼层室幢座点月日年块元个分秒天")
+
+
+def _seps(text: str, a: int, b: int) -> int:
+    return sum(1 for c in text[a:b] if c in _SEPARATORS)
 
 
 def digits_of(s: str) -> str:
@@ -76,7 +81,22 @@ def phone_numbers(text: str) -> tuple[Span, ...]:
                 last = j
             j += 1
         if len(digits) >= MIN_PHONE_DIGITS:
-            out.append(Span("phone", "".join(digits), i, last + 1))
+            stop = last + 1
+            # A trailing group glued to an address or time word is not part of the number
+            # (幺八六，二零五七，三三幺六，六栋…).
+            if stop < n and text[stop] in _SUFFIXES:
+                k = stop - 1
+                while k > i and text[k] in DIGITS:
+                    k -= 1
+                if k > i:
+                    while k > i and text[k] in _SEPARATORS:
+                        k -= 1
+                    digits = digits[: len(digits) - (stop - 1 - k - _seps(text, k + 1, stop))]
+                    stop = k + 1
+            if len(digits) > 11 and digits[0] == "1":
+                digits = digits[:11]
+            if len(digits) >= MIN_PHONE_DIGITS:
+                out.append(Span("phone", "".join(digits), i, stop))
         i = last + 1 if last >= i else j
     return tuple(out)
 

@@ -25,12 +25,12 @@ class NoFlatRefusal(Rule):
     name = "no_flat_refusal"
     family = "complaint"
     config_keywords = ("refusal_phrases", "exclude_phrases", "reason_phrases",
-                       "min_flat_chars", "request_phrases")
+                       "min_flat_chars", "request_call_types", "request_phrases")
     fail_message = "生硬拒绝客户，未说明原因或给出替代办法"
 
     def evaluate(self, ctx: RuleContext) -> Finding:
         request = ctx.first(ctx.customer, self.request_phrases)
-        if not ctx.is_complaint and request is None:
+        if ctx.call_type not in self.request_call_types and request is None:
             return self.na("非投诉，客户也未提出请求 / no complaint or request")
         flat = []
         for u in ctx.agent:

@@ -1,0 +1,140 @@
+"""``analyze``: one transcript → the report of one call (rules + classification + score).
+
+>>> from qa.engine import analyze
+>>> report = analyze(transcript)              # default classifier, form and configuration
+>>> report.to_dict()["rules"][0]["code"]
+'GR01'
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+from classifiers.records import Classification
+from qa.classification import CallClassifier
+from qa.configuration import ConfigError, load_config
+from qa.matching import Matcher
+from qa.records import Finding, Report, Transcript
+from qa.rules import Rule, RuleContext, rule_classes
+from qa.scoring import ScoringForm, load_form, score_findings
+
+log = logging.getLogger("hotline_qa.engine")
+
+__all__ = ["analyze", "build_rules", "default_classifier", "run_rules"]
+
+_lock = threading.Lock()
+_default_classifier: Any = None
+_default_loaded = False
+
+
+def default_classifier() -> CallClassifier | None:
+    """The shipped classifier (``classifiers.load_default()``), loaded once per process;
+    ``None`` (logged once) when it is unavailable."""
+    global _default_classifier, _default_loaded
+    with _lock:
+        if not _default_loaded:
+            _default_loaded = True
+            try:
+                import classifiers
+                _default_classifier = classifiers.load_default()
+            except Exception as exc:  # noqa: BLE001 - any failure means "no classifier"
+                log.warning("classifier unavailable, complaint rules need the call type: %s",
+                            exc)
+                _default_classifier = None
+        return _default_classifier
+
+
+@lru_cache(maxsize=16)
+def _rules_for(key: str | None) -> tuple[Rule, ...]:
+    return tuple(cls(**_CONFIGS[key][cls.code]) for cls in rule_classes())
+
+
+_CONFIGS: dict[str | None, dict] = {}
+
+
+def build_rules(config: Mapping | str | Path | None = None) -> tuple[Rule, ...]:
+    """Instantiate every rule with the validated configuration (cached for paths/default).
+
+    ``config``: overrides of ``qa/config/rules.yaml`` (mapping or YAML path).
+    Raises :class:`~qa.configuration.ConfigError`.
+    """
+    if config is None or isinstance(config, (str, Path)):
+        key = None if config is None else str(Path(config).resolve())
+        if key not in _CONFIGS:
+            _CONFIGS[key] = load_config(config)
+        return _rules_for(key)
+    cfg = load_config(config)
+    return tuple(cls(**cfg[cls.code]) for cls in rule_classes())
+
+
+def run_rules(ctx: RuleContext, rules: tuple[Rule, ...]) -> list[Finding]:
+    """Each rule's finding, in catalogue order. A rule that crashes gives ``n/a`` with a
+    note (logged), never a guess."""
+    out = []
+    for rule in rules:
+        try:
+            f = rule.run(ctx)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("rule %s failed on call %s", rule.code, ctx.transcript.call_id)
+            f = Finding(rule.code, "n/a", 0.0, extra={"note": f"规则执行出错 / rule error: {exc}"})
+        out.append(f)
+    return out
+
+
+def analyze(transcript: Transcript | Mapping, *, classifier: CallClassifier | None | bool = None,
+            classification: Classification | None = None,
+            form: ScoringForm | str | Path | Mapping | None = None,
+            config: Mapping | str | Path | None = None) -> Report:
+    """Check one call: run the 28 rules, classify, score.
+
+    ``transcript``: a :class:`Transcript` or a RULES.md transcript document (dict).
+    ``classification``: use this call type instead of classifying; else ``classifier``
+    (any :class:`CallClassifier`), else the shipped default; ``classifier=False`` means no
+    classification (complaint-type decisions then give ``n/a`` with a note).
+    ``form``: scoring form (path/mapping/loaded), default the shipped form.
+    ``config``: rule configuration overrides (path/mapping).
+
+    Raises :class:`~qa.records.TranscriptFormatError` for a malformed transcript,
+    :class:`~qa.scoring.FormError` / :class:`ConfigError` for a bad form/configuration.
+    """
+    if not isinstance(transcript, Transcript):
+        transcript = Transcript.from_dict(dict(transcript))
+    scoring_form = load_form(form)
+    rules = build_rules(config)
+    if classification is None and classifier is not False:
+        clf = classifier if classifier not in (None, True) else default_classifier()
+        if clf is not None:
+            try:
+                classification = clf.classify(transcript)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("classification failed for %s: %s", transcript.call_id, exc)
+    ctx = RuleContext(transcript, classification, _matcher())
+    findings = run_rules(ctx, rules)
+    s = score_findings(findings, scoring_form)
+    extra: dict[str, Any] = {"needs_review": bool(s.needs_review),
+                             "score_breakdown": s.breakdown}
+    if classification is not None:
+        extra["call_type_confidence"] = round(classification.call_type_confidence, 3)
+        if classification.cues:
+            extra["cues"] = list(classification.cues)
+    report = Report(call_id=transcript.call_id, score=round(s.score, 1), red_line=s.red_line,
+                    rules=findings, transcript=transcript,
+                    call_type=classification.call_type if classification else None,
+                    complaint_type=classification.complaint_type if classification else None,
+                    complaint_confidence=(None if classification is None or
+                                          classification.complaint_confidence is None
+                                          else round(classification.complaint_confidence, 3)),
+                    extra=extra)
+    return report
+
+
+@lru_cache(maxsize=1)
+def _matcher() -> Matcher:
+    return Matcher()
+
+
+# Re-exported for callers that want to catch configuration problems.
+ConfigError = ConfigError
