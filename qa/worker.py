@@ -41,6 +41,7 @@ from typing import Any, Callable
 
 import click
 from sqlalchemy import Engine, and_, delete, func, or_, select, update
+from sqlalchemy.orm.attributes import flag_modified
 
 from models import (Agent, Call, Classification, Finding, Job, JobAttempt, Score, Utterance,
                     make_engine, session_scope)
@@ -428,10 +429,11 @@ def process_job(engine: Engine, job_id: int, owner: str, settings: Settings | No
                     s.rollback()
                     return "lost"
                 call = s.get(Call, call_id)
-                store_report(s, call, report, timings)
+                store_report(s, call, report, dict(timings))
                 s.flush()
                 timings["store"] = round(time.perf_counter() - t0, 3)
                 call.timings = dict(timings)
+                flag_modified(call, "timings")
                 _end_attempt(s, job_id, owner, "done", timings=timings)
             log.info("job %s done: call %s score %s", job_id, call_id, report.score)
             return "done"

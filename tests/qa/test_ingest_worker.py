@@ -1,0 +1,287 @@
+"""Ingestion and workers: dedupe, metadata, store and quarantine, retries, kill -9, claims.
+
+The analyzer is :func:`ingest_helpers.fake_analyzer` (real decoding / transcript parsing, no
+ASR) so that these tests take seconds; the reliability benchmark runs the real pipeline.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from models import Call, Finding, Job, JobAttempt, Score, SourceFile, Utterance, session_scope
+from models.db import make_engine
+from qa.ingest import Ingestor, metadata_from_name, run_ingest, sidecar_path
+from qa.settings import Settings
+from qa.worker import WorkerPool, claim_job, process_job
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+HELPERS = str(Path(__file__).resolve().parent)
+PATTERN = r"(?P<date>\d{8})_(?P<time>\d{6})_(?P<agent_id>[^_]+)_(?P<caller_number>\d+)\.\w+$"
+
+
+def _settings(tmp_path: Path, db_url: str, **kw) -> Settings:
+    base = dict(home=tmp_path / "home", database_url=db_url,
+                analyzer="ingest_helpers:fake_analyzer", stable_s=0.2, sidecar_wait_s=0.3,
+                rescan_s=1.0, retry_backoff_s=0.2, job_lease_s=5.0, job_max_attempts=3,
+                workers=1)
+    base.update(kw)
+    return Settings(**base)
+
+
+def _sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def _transcript(path: Path, **meta) -> Path:
+    doc = json.loads((DATA / "truth" / "pub-007.truth.json").read_text(encoding="utf-8"))
+    doc.pop("labels", None)
+    doc["metadata"] = {**doc.get("metadata", {}), **meta}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _home_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTLINE_QA_HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir(exist_ok=True)
+
+
+def test_metadata_from_file_name_and_sidecar_path():
+    meta = metadata_from_name("20261102_091500_A1001_13912345678.mp3", PATTERN)
+    assert meta == {"date": "20261102", "time": "091500", "agent_id": "A1001",
+                    "caller_number": "13912345678", "started_at": "2026-11-02T09:15:00"}
+    assert metadata_from_name("random name.mp3", PATTERN) == {}
+    assert sidecar_path(Path("a/b/pub-001.stereo.mp3")) == Path("a/b/pub-001.stereo.meta.json")
+
+
+def test_ingest_once_processes_dedupes_and_quarantines(tmp_path, db_url):
+    inbox = tmp_path / "录音 inbox"
+    (inbox / "二楼 sub").mkdir(parents=True)
+    good = inbox / "20261102_091500_A2002_13900000000.mp3"
+    shutil.copy(DATA / "calls" / "pub-001.stereo.mp3", good)
+    stereo = inbox / "二楼 sub" / "pub-001 副本.stereo.mp3"
+    shutil.copy(DATA / "calls" / "pub-003.stereo.wav", stereo.with_suffix(".wav"))
+    shutil.copy(DATA / "calls" / "pub-003.stereo.meta.json",
+                sidecar_path(stereo.with_suffix(".wav")))
+    _transcript(inbox / "二楼 sub" / "通话 七.json")
+    shutil.copy(good, inbox / "二楼 sub" / "dup copy.mp3")            # exact duplicate
+    (inbox / "not audio.wav").write_text("这不是录音", encoding="utf-8")
+    (inbox / "picture.mp3").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(300))
+    (inbox / "empty.wav").write_bytes(b"")
+    (inbox / "broken.json").write_text('{"utterances": [{"speaker": "robot"}]}')
+    (inbox / "notes.txt").write_text("ignored")
+    before = {p: _sha(p) for p in inbox.rglob("*") if p.is_file()}
+
+    settings = _settings(tmp_path, db_url)
+    summary = run_ingest(inbox, settings=settings, once=True)
+    assert summary == {"processed": 3, "duplicates": 1, "quarantined": 4, "failed": 0}
+
+    # originals untouched, every one still there
+    assert {p: _sha(p) for p in inbox.rglob("*") if p.is_file()} == before
+    with session_scope(db_url) as s:
+        calls = {c.filename: c for c in s.scalars(select(Call))}
+        assert set(calls) == {good.name, "pub-001 副本.stereo.wav", "通话 七.json",
+                              "not audio.wav", "picture.mp3", "broken.json"}
+        c = calls[good.name]
+        assert (c.status, c.agent_id, c.caller_number) == ("done", "A2002", "13900000000")
+        assert c.started_at is not None and c.score == 90.0 and c.red_line is True
+        assert c.report["call_id"] == c.id and c.report["rules"][1]["code"] == "PO03"
+        assert c.timings["analyze"] >= 0 and "store" in c.timings
+        assert calls["pub-001 副本.stereo.wav"].agent_id == "A1003"   # from the sidecar
+        assert calls["通话 七.json"].agent_id == "A1004"               # from the transcript
+        n_utts = s.scalar(select(func.count()).select_from(Utterance)
+                          .where(Utterance.call_id == calls["通话 七.json"].id))
+        assert n_utts > 10
+        fails = s.scalars(select(Finding).where(Finding.status == "fail")).all()
+        assert len(fails) == 3 and all(f.red_line and f.needs_review for f in fails)
+        for name, reason in [("not audio.wav", {"not_audio"}),
+                             ("picture.mp3", {"not_audio", "no_audio"}),
+                             ("broken.json", {"bad_transcript"})]:
+            q = calls[name]
+            assert q.status == "quarantined" and q.error
+            assert Path(q.store_path).exists()
+            rf = Path(q.store_path + ".reason.txt")
+            assert rf.read_text(encoding="utf-8").splitlines()[0] in reason
+        assert s.scalar(select(func.count()).select_from(Job)
+                        .where(Job.state.in_(("queued", "running")))) == 0
+        dup = s.scalar(select(SourceFile).where(SourceFile.path.like("%dup copy.mp3")))
+        assert dup.outcome == "duplicate" and dup.call_id == c.id
+    quarantine = settings.effective_quarantine_dir
+    assert any(p.name.endswith("empty.wav.reason.txt") for p in quarantine.iterdir())
+    stored = sorted(p.name for p in settings.effective_store_dir.rglob("*") if p.is_file())
+    assert len(stored) == 3 and all(n.startswith("c-") for n in stored)  # only good ones
+
+    # a second pass finds nothing new and counts nothing twice
+    assert run_ingest(inbox, settings=settings, once=True) == {
+        "processed": 0, "duplicates": 0, "quarantined": 0, "failed": 0}
+
+
+def test_file_still_being_written_and_late_sidecar(tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'qa.db'}"
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    src = (DATA / "calls" / "pub-002.mono.wav").read_bytes()
+    target = inbox / "growing.wav"
+
+    def writer():
+        with open(target, "wb") as f:
+            for i in range(0, len(src), len(src) // 8 + 1):
+                f.write(src[i:i + len(src) // 8 + 1])
+                f.flush()
+                time.sleep(0.15)
+        time.sleep(0.3)
+        sidecar_path(target).write_text(json.dumps({"agent_id": "A7"}))
+
+    t = threading.Thread(target=writer)
+    t.start()
+    time.sleep(0.05)
+    settings = _settings(tmp_path, db_url, stable_s=0.5, sidecar_wait_s=2.5)
+    summary = run_ingest(inbox, settings=settings, once=True)
+    t.join()
+    assert summary["processed"] == 1 and summary["quarantined"] == 0
+    with session_scope(db_url) as s:
+        (call,) = s.scalars(select(Call)).all()
+        assert call.size_bytes == len(src) and call.agent_id == "A7"
+        assert Path(call.store_path).read_bytes() == src
+
+
+def test_transient_errors_are_retried_with_backoff_then_fail(tmp_path, db_url):
+    inbox = tmp_path / "in"
+    _transcript(inbox / "flaky.json", flaky=2)
+    _transcript(inbox / "hopeless.json", flaky=99, agent_id="A9")
+    settings = _settings(tmp_path, db_url, job_max_attempts=2, retry_backoff_s=1.0)
+    summary = run_ingest(inbox, settings=settings, once=True)
+    assert summary == {"processed": 1, "duplicates": 0, "quarantined": 0, "failed": 1}
+    with session_scope(db_url) as s:
+        jobs = {j.call.filename: j for j in s.scalars(select(Job))}
+        ok, bad = jobs["flaky.json"], jobs["hopeless.json"]
+        assert (ok.state, ok.attempts) == ("done", 2)
+        assert [a.outcome for a in ok.attempt_log] == ["retry", "done"]
+        gap = ok.attempt_log[1].started_at - ok.attempt_log[0].started_at
+        assert gap.total_seconds() >= 1.0  # waited for the backoff
+        assert (bad.state, bad.attempts) == ("failed", 2)
+        assert "ConnectionError" in bad.last_error and bad.call.status == "failed"
+        assert bad.call.error and "flaky attempt 2" in bad.call.error
+
+
+def test_worker_killed_mid_job_is_resumed_and_finished_once(tmp_path, db_url):
+    inbox = tmp_path / "in"
+    _transcript(inbox / "slow.json", sleep=2.5)
+    settings = _settings(tmp_path, db_url, job_lease_s=30.0)
+    engine = make_engine(db_url)
+    Ingestor(inbox, engine, settings).ingest_file(inbox / "slow.json")
+    pool = WorkerPool(db_url, settings, 1).start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with session_scope(engine) as s:
+                job = s.scalar(select(Job))
+                if job.state == "running":
+                    break
+            time.sleep(0.1)
+        assert job.state == "running"
+        victim = pool.procs[0].pid
+        assert job.lease_owner.split(":")[1] == str(victim)
+        time.sleep(0.5)
+        os.kill(victim, signal.SIGKILL)
+        pool.procs[0].join(10)
+        while time.monotonic() < deadline:
+            pool.check()  # replaces the dead worker and releases its job at once
+            with session_scope(engine) as s:
+                job = s.scalar(select(Job))
+                if job.state == "done":
+                    break
+            time.sleep(0.2)
+        assert pool.restarts == 1
+    finally:
+        pool.stop()
+    with session_scope(engine) as s:
+        job = s.scalar(select(Job))
+        assert (job.state, job.attempts) == ("done", 2)
+        assert [a.outcome for a in job.attempt_log] == ["lost", "done"]
+        assert s.scalar(select(func.count()).select_from(Score)) == 1
+        n = s.scalar(select(func.count()).select_from(Utterance))
+        assert n == len(job.call.report["transcript"]["utterances"])
+    engine.dispose()
+
+
+def test_claims_are_atomic_across_concurrent_workers(tmp_path, db_url):
+    engine = make_engine(db_url)
+    settings = _settings(tmp_path, db_url)
+    with session_scope(engine) as s:
+        for i in range(30):
+            call = Call(id=f"c-{i}", content_sha256=f"{i:064d}", source_path=f"/x/{i}",
+                        filename=f"{i}.json", media_type="transcript")
+            call.job = Job()
+            s.add(call)
+    claimed: dict[str, list[int]] = {}
+
+    def claimer(name: str) -> None:
+        eng = make_engine(db_url)
+        mine = claimed.setdefault(name, [])
+        while (jid := claim_job(eng, name, 60)) is not None:
+            mine.append(jid)
+        eng.dispose()
+
+    threads = [threading.Thread(target=claimer, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    all_ids = [j for ids in claimed.values() for j in ids]
+    assert sorted(all_ids) == list(range(1, 31))  # each job exactly once
+    # an expired lease makes the job claimable again, counted as a lost attempt
+    with session_scope(engine) as s:
+        job = s.get(Job, all_ids[0])
+        job.lease_expires_at = job.lease_expires_at.replace(year=2000)
+    assert claim_job(engine, "w9", 60) == all_ids[0]
+    assert process_job(engine, all_ids[0], "someone-else", settings) == "lost"
+    with session_scope(engine) as s:
+        outcomes = s.scalars(select(JobAttempt.outcome).where(
+            JobAttempt.job_id == all_ids[0]).order_by(JobAttempt.number)).all()
+        assert outcomes == ["lost", "running"]
+    engine.dispose()
+
+
+def test_cli_ingest_once_json_and_calls_commands(tmp_path):
+    inbox = tmp_path / "in"
+    _transcript(inbox / "a.json")
+    (inbox / "b.wav").write_text("nope")
+    env = {**os.environ, "HOTLINE_QA_HOME": str(tmp_path / "home"),
+           "HOTLINE_QA_ANALYZER": "ingest_helpers:fake_analyzer", "HOTLINE_QA_STABLE_S": "0.2",
+           "HOTLINE_QA_SIDECAR_WAIT_S": "0.2",
+           "PYTHONPATH": os.pathsep.join([HELPERS, os.environ.get("PYTHONPATH", "")])}
+    exe = [sys.executable, "-m", "qa.cli"]
+    out = subprocess.run(exe + ["ingest", str(inbox), "--once", "--format", "json"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"processed": 1, "duplicates": 0, "quarantined": 1,
+                                      "failed": 0}
+    out = subprocess.run(exe + ["calls", "list", "--format", "json"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    rows = json.loads(out.stdout)
+    assert {(r["filename"], r["status"]) for r in rows} == {("a.json", "done"),
+                                                            ("b.wav", "quarantined")}
+    assert {"id", "source", "agent", "status", "score"} <= set(rows[0])
+    done = next(r for r in rows if r["status"] == "done")
+    out = subprocess.run(exe + ["calls", "show", done["id"]], env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0 and "PO03" in out.stdout and "90.0" in out.stdout
+    out = subprocess.run(exe + ["calls", "show", "c-nope"], env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 1 and "没有这个通话" in out.stderr
+    out = subprocess.run(exe + ["ingest", str(tmp_path / "missing"), "--once"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "找不到录音文件夹" in out.stderr
