@@ -19,6 +19,8 @@ CORE_COMMANDS["ingest"] = "qa.ingest:ingest_cmd"
 CORE_COMMANDS["worker"] = "qa.worker:worker_cmd"
 CORE_COMMANDS["calls"] = "qa.calls:calls_cmd"
 CORE_COMMANDS["report"] = "qa.report_cli:report_cmd"
+CORE_COMMANDS["analyze"] = "qa.analyze_cli:analyze_cmd"
+CORE_COMMANDS["rules"] = "qa.analyze_cli:rules_cmd"
 
 
 def _contributed() -> dict[str, str]:
