@@ -139,6 +139,34 @@ def _compile(phrase: str, max_gap: int) -> _Compiled:
 
 
 @dataclass(frozen=True)
+class _CompiledList:
+    items: tuple[_Compiled, ...]
+    any_sound: re.Pattern      # matches where any phrase could match exactly or by sound
+    long_items: tuple[_Compiled, ...]  # plain phrases long enough for fuzzy matching
+    any_chunk: re.Pattern | None       # matches where a fuzzy match could start (pigeonhole)
+
+
+@lru_cache(maxsize=4096)
+def _compile_list(phrases: tuple[str, ...], max_gap: int) -> _CompiledList:
+    items = tuple(_compile(p, max_gap) for p in phrases)
+    alts = []
+    for c in items:
+        alts.append(c.sound.pattern if c.sound is not None else re.escape(c.plain_sound))
+    alts.sort(key=len, reverse=True)
+    long_items = tuple(c for c in items
+                       if c.exact is None and len(c.plain) >= FUZZY_MIN_CHARS)
+    chunks = set()
+    for c in long_items:
+        k = len(c.plain) // FUZZY_MIN_CHARS + 1
+        size = len(c.plain_sound) // k
+        for i in range(k):
+            chunks.add(c.plain_sound[i * size:(i + 1) * size if i < k - 1 else None])
+    any_chunk = re.compile("|".join(re.escape(x) for x in sorted(chunks, key=len,
+                                                                 reverse=True))) if chunks else None
+    return _CompiledList(items, re.compile("|".join(alts)), long_items, any_chunk)
+
+
+@dataclass(frozen=True)
 class Match:
     """One phrase found in one utterance."""
 
@@ -221,13 +249,29 @@ class Matcher:
         """
         if isinstance(phrases, str):
             phrases = (phrases,)
+        elif not isinstance(phrases, tuple):
+            phrases = tuple(phrases)
         norm = normalize(u.text)
         if not norm.text:
+            return []
+        compiled = _compile_list(phrases, self.max_gap)
+        # Quick reject: nothing matches by sound (exact is a subset) and nothing is long
+        # enough to match with tolerance.
+        fuzzy_ok = (not exact_only and self.use_fuzzy and compiled.any_chunk is not None
+                    and compiled.any_chunk.search(norm.sound) is not None)
+        if compiled.any_sound.search(norm.sound) is not None:
+            candidates = [c for c in compiled.items if c.exact is not None
+                          or c.plain_sound in norm.sound
+                          or (fuzzy_ok and len(c.plain) >= FUZZY_MIN_CHARS)]
+        elif fuzzy_ok:
+            candidates = compiled.long_items
+        else:
             return []
         vetoes = [self._span(norm, p, whole, True) for p in exclude] if exclude else []
         vetoes = [v for v in vetoes if v]
         found: list[Match] = []
-        for p in phrases:
+        for c in candidates:
+            p = c.phrase
             # One-character phrases (是, 对, 滚) only count as whole jieba tokens.
             hit = self._span(norm, p, whole or len(p) == 1, exact_only)
             if hit is None:

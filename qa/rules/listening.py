@@ -136,8 +136,15 @@ class PoliteClarification(Rule):
     config_keywords = ("clarify_phrases", "bare_patterns", "polite_phrases")
     fail_message = "请客户重复时不礼貌"
 
+    def __init__(self, **config) -> None:
+        super().__init__(**config)
+        try:
+            self._bare_res = [re.compile(p) for p in self.bare_patterns]
+        except re.error as exc:
+            raise ValueError(f"{self.code}: bare_patterns: invalid regular expression: {exc}")
+
     def evaluate(self, ctx: RuleContext) -> Finding:
-        bare_res = [re.compile(p) for p in self.bare_patterns]
+        bare_res = self._bare_res
         asks, bad = [], []
         for u in ctx.agent:
             bare = next((m for r in bare_res for m in [r.search(u.text)] if m), None)
