@@ -113,6 +113,12 @@ def classify_error(exc: BaseException) -> tuple[str, str, str]:
         return "permanent", exc.reason, str(exc)
     if isinstance(exc, (TranscriptFormatError, json.JSONDecodeError, UnicodeDecodeError)):
         return "permanent", "bad_transcript", f"转写文件格式错误 / malformed transcript: {exc}"
+    try:
+        from qa.pipeline import InputError
+    except ImportError:  # pragma: no cover - the pipeline is part of the product
+        InputError = ()  # noqa: N806
+    if InputError and isinstance(exc, InputError):
+        return "permanent", "bad_input", str(exc)
     return "transient", type(exc).__name__, f"{type(exc).__name__}: {exc}"
 
 
@@ -263,10 +269,13 @@ def report_timings(report: Any) -> dict[str, float]:
     transcript's diagnostics), if any."""
     found: dict[str, float] = {}
     diag = getattr(getattr(report, "transcript", None), "diagnostics", None) or {}
-    for source in (diag.get("timings"), getattr(report, "extra", {}).get("timings")):
+    for source in (diag.get("timing"), diag.get("timings"),
+                   getattr(report, "extra", {}).get("timings")):
         if isinstance(source, dict):
-            found.update({str(k): float(v) for k, v in source.items()
-                          if isinstance(v, (int, float))})
+            found.update({str(k).removesuffix("_s"): round(float(v), 3)
+                          for k, v in source.items() if isinstance(v, (int, float))})
+    if "total" in found:  # the transcriber's total: decode + ASR + measurements
+        found["transcribe"] = found.pop("total")
     return found
 
 
@@ -415,6 +424,8 @@ def process_job(engine: Engine, job_id: int, owner: str, settings: Settings | No
             error = exc
     timings.update(report_timings(report) if report is not None else {})
     timings["analyze"] = round(time.perf_counter() - started, 3)
+    if "transcribe" in timings and "rules" not in timings:  # rules + classifier + score
+        timings["rules"] = round(max(0.0, timings["analyze"] - timings["transcribe"]), 3)
     if hb.lost:
         log.warning("job %s: lease lost to another worker; result dropped", job_id)
         return "lost"
