@@ -45,8 +45,10 @@ def _validation_message(errors: list[dict]) -> list[dict]:
     return out
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
-    """Build the app for ``settings`` (default: from the environment).
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
+               web: bool = True) -> FastAPI:
+    """Build the app for ``settings`` (default: from the environment); ``web=False`` leaves out
+    the HTML pages (API only).
 
     Raises:
         ValueError: an unsafe ``HOTLINE_QA_SECRET_KEY``.
@@ -82,7 +84,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     def health() -> dict:
         return {"status": "ok"}
 
-    if importlib.util.find_spec("api.web") is not None:  # the web UI (issue 7), when present
+    if web and importlib.util.find_spec("api.web") is not None:  # the web UI (issue 7), when present
         from api import web  # noqa: PLC0415
         web.register(app)
     return app

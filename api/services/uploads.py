@@ -100,7 +100,7 @@ def save_upload(db: Session, user: User, settings: Settings, filename: str, stre
         tmp.unlink(missing_ok=True)
         raise
     ingestor = Ingestor(folder, engine or db.get_bind(), settings)
-    outcome, _ = ingestor.ingest_file(dest)
+    outcome = ingestor.ingest_file(dest)[0]
     db.expire_all()
     call = db.scalar(select(Call).where(Call.content_sha256 == sha))
     if call is None:  # quarantined by ingestion

@@ -123,7 +123,7 @@ def app_settings(tmp_path, seeded_db, monkeypatch):
 @pytest.fixture()
 def app(app_settings):
     from api.app import create_app
-    application = create_app(app_settings)
+    application = create_app(app_settings, web=False)  # API only
     yield application
     application.state.engine.dispose()
 
