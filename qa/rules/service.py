@@ -14,6 +14,12 @@ _CLOCK = re.compile(rf"[{_NUM}半]+(?:点|个小时|小时|分钟|个工作日|�
                     rf"(?:之内|以内|内|之前|以前|前|左右)?")
 
 
+def _first_turn(ctx: RuleContext) -> list[Evidence]:
+    """The customer's first turn (or the agent's), as evidence of what the call was about."""
+    first = (ctx.customer or ctx.agent or [None])[0]
+    return [Evidence.from_utterance(first)] if first is not None else []
+
+
 def after_opening(ctx: RuleContext) -> list[Utterance]:
     opening = {id(u) for u in ctx.opening(10.0)}
     return [u for u in ctx.agent if id(u) not in opening]
@@ -68,7 +74,7 @@ class Empathy(Rule):
         m = ctx.first(ctx.agent, self.empathy_phrases, exclude=self.exclude_phrases)
         if m:
             return self.passed(m.confidence, [m.evidence()])
-        ev = [problem.evidence()] if problem else []
+        ev = [problem.evidence()] if problem else _first_turn(ctx)
         return self.failed(ev, ctx.absence_confidence(ctx.agent))
 
 
@@ -228,7 +234,7 @@ class ThankSuggestion(Rule):
         what = "致谢" if not thanks else "表示改进或转达"
         if not thanks and not improve:
             what = "致谢，也未表示改进或转达"
-        ev = [cue.evidence()] if cue else []
+        ev = [cue.evidence()] if cue else _first_turn(ctx)
         return self.failed(ev, ctx.absence_confidence(ctx.agent),
                            f"客户提出意见建议，坐席未{what}")
 
