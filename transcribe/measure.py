@@ -5,6 +5,7 @@ Only measures (no decoding, no recognition). Inputs are float32 samples in [-1, 
 from __future__ import annotations
 
 import numpy as np
+from scipy import fft as sfft
 from scipy.signal import resample_poly
 
 #: Frame length for level measurement, seconds.
@@ -81,9 +82,9 @@ def f0_track(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     energy = np.mean(frames[:, :width] ** 2, axis=1)
     # difference function d(tau) = e(0) + e(tau) - 2 r(tau), r via FFT cross-correlation
     nfft = 1 << int(np.ceil(np.log2(2 * _FRAME)))
-    spec_a = np.fft.rfft(frames[:, :width], nfft)
-    spec_b = np.fft.rfft(frames, nfft)
-    r = np.fft.irfft(np.conj(spec_a) * spec_b, nfft)[:, :tau_max + 1]
+    spec_a = sfft.rfft(frames[:, :width], nfft)
+    spec_b = sfft.rfft(frames, nfft)
+    r = sfft.irfft(np.conj(spec_a) * spec_b, nfft)[:, :tau_max + 1]
     sq = np.concatenate([np.zeros((n_frames, 1)), np.cumsum(frames ** 2, axis=1)], axis=1)
     taus = np.arange(tau_max + 1)
     e_tau = sq[:, taus + width] - sq[:, taus]
@@ -97,18 +98,28 @@ def f0_track(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     band = cmnd[:, tau_min:tau_max]
     below = band < _YIN_THRESHOLD
     has = below.any(axis=1) & loud
-    for i in np.nonzero(has)[0]:
-        t = int(np.argmax(below[i]))
-        # walk down to the local minimum after the first dip under the threshold
-        while t + 1 < band.shape[1] and band[i, t + 1] < band[i, t]:
-            t += 1
-        tau = t + tau_min
-        if 0 < tau < tau_max:  # parabolic interpolation
-            a, b, c = cmnd[i, tau - 1], cmnd[i, tau], cmnd[i, tau + 1]
-            den = a - 2 * b + c
-            shift = 0.5 * (a - c) / den if abs(den) > 1e-12 else 0.0
-            tau = tau + float(np.clip(shift, -1, 1))
-        f0[i] = PITCH_RATE / tau
+    rows = np.nonzero(has)[0]
+    if len(rows) == 0:
+        return f0
+    sub = band[rows]
+    first = np.argmax(below[rows], axis=1)
+    # walk down to the local minimum after the first dip under the threshold: the first
+    # t >= first where the next value is not smaller (vectorised over frames)
+    width_b = sub.shape[1]
+    stop = np.ones_like(sub, dtype=bool)
+    stop[:, :-1] = sub[:, 1:] >= sub[:, :-1]
+    stop &= np.arange(width_b)[None, :] >= first[:, None]
+    t = np.argmax(stop, axis=1)
+    tau = (t + tau_min).astype(np.float64)
+    ti = t + tau_min
+    inner = (ti > 0) & (ti < tau_max)  # parabolic interpolation
+    r_i, t_i = rows[inner], ti[inner]
+    a, b, c = cmnd[r_i, t_i - 1], cmnd[r_i, t_i], cmnd[r_i, t_i + 1]
+    den = a - 2 * b + c
+    ok = np.abs(den) > 1e-12
+    shift = np.where(ok, 0.5 * (a - c) / np.where(ok, den, 1.0), 0.0)
+    tau[inner] = t_i + np.clip(shift, -1, 1)
+    f0[rows] = PITCH_RATE / tau
     return f0
 
 
