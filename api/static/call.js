@@ -1,0 +1,62 @@
+/* Call page: the audio player, the timeline playhead, and seeking from the timeline, the
+   transcript lines and the findings' evidence (keyboard: Enter/Space on a line). */
+(function () {
+  "use strict";
+  var player = document.getElementById("player");
+  var timeline = document.getElementById("timeline");
+  var head = document.getElementById("playhead");
+  var duration = timeline ? parseFloat(timeline.dataset.duration) || 1 : 1;
+  var stopAt = null;
+
+  function seek(t, end) {
+    if (!player) return;
+    stopAt = end ? parseFloat(end) : null;
+    var go = function () {
+      player.currentTime = Math.max(0, t);
+      var p = player.play();
+      if (p && p.catch) p.catch(function () { /* autoplay blocked: the position is set */ });
+    };
+    if (player.readyState >= 1) go(); else { player.addEventListener("loadedmetadata", go, {once: true}); player.load(); }
+  }
+
+  document.addEventListener("click", function (ev) {
+    var el = ev.target.closest("[data-seek]");
+    if (el) {
+      var t = parseFloat(el.dataset.seek);
+      if (!isNaN(t)) seek(t, el.classList.contains("seek") ? el.dataset.end : null);
+      if (el.dataset.finding) {
+        var card = document.getElementById("finding-" + el.dataset.finding);
+        if (card) card.scrollIntoView({behavior: "smooth", block: "center"});
+      }
+      return;
+    }
+    var track = ev.target.closest(".track");
+    if (track && player) {
+      var r = track.getBoundingClientRect();
+      seek(duration * (ev.clientX - r.left) / r.width);
+    }
+  });
+  document.addEventListener("keydown", function (ev) {
+    if ((ev.key === "Enter" || ev.key === " ") && ev.target.matches("li[data-seek]")) {
+      ev.preventDefault();
+      seek(parseFloat(ev.target.dataset.seek));
+    }
+  });
+
+  if (player) {
+    var lines = Array.prototype.slice.call(document.querySelectorAll("li.line[data-seek]"));
+    player.addEventListener("timeupdate", function () {
+      var t = player.currentTime;
+      if (head) head.style.left = "calc(4.5rem + (100% - 4.5rem) * " + Math.min(1, t / duration) + ")";
+      if (stopAt !== null && t >= stopAt) { player.pause(); stopAt = null; }
+      lines.forEach(function (li) {
+        var on = t >= parseFloat(li.dataset.seek) && t < parseFloat(li.dataset.end);
+        li.classList.toggle("playing", on);
+      });
+    });
+  }
+  if (location.hash) {
+    var target = document.querySelector(location.hash);
+    if (target) target.classList.add("focus");
+  }
+})();

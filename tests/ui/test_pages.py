@@ -1,0 +1,123 @@
+"""The HTML pages through the ASGI client: login, role visibility, filters, paging, the call
+page's transcript/finding markup, errors in Chinese. (The browser flows are in
+``test_browser.py``.)"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.ui.conftest import web_login
+
+
+@pytest.fixture()
+def anon(ui_app):
+    with TestClient(ui_app) as c:
+        yield c
+
+
+@pytest.fixture()
+def sup(ui_app):
+    with TestClient(ui_app) as c:
+        web_login(c, "sup")
+        yield c
+
+
+@pytest.fixture()
+def agent5(ui_app):
+    with TestClient(ui_app) as c:
+        web_login(c, "a5")
+        yield c
+
+
+def test_pages_need_login(anon):
+    for path in ("/dashboard", "/calls", "/calls/pub-001", "/review", "/appeals",
+                 "/assessments", "/me"):
+        r = anon.get(path, follow_redirects=False)
+        assert r.status_code == 303, path
+        assert r.headers["location"].startswith("/login?next=")
+
+
+def test_bad_login_shows_chinese_error(anon):
+    r = anon.post("/login", data={"username": "sup", "password": "wrong-password"})
+    assert r.status_code == 401
+    assert "用户名或密码" in r.text and 'role="alert"' in r.text
+    assert "hqa_session" not in r.headers.get("set-cookie", "")
+
+
+def test_login_redirects_by_role(ui_app):
+    with TestClient(ui_app) as c:
+        assert web_login(c, "sup").headers["location"] == "/dashboard"
+    with TestClient(ui_app) as c:
+        assert web_login(c, "a5").headers["location"] == "/me"
+    with TestClient(ui_app) as c:  # an open redirect is not followed
+        r = c.post("/login", data={"username": "sup", "password": "ui-test-pass-1",
+                                   "next": "//evil.example/"}, follow_redirects=False)
+        assert r.headers["location"] == "/dashboard"
+
+
+def test_dashboard_has_charts_and_health(sup):
+    r = sup.get("/dashboard")
+    assert r.status_code == 200
+    for text in ("质检总览", "团队平均分", "chart-trend", "chart-grades", "chart-failed",
+                 "chart-calltypes", "chart-complainttypes", "待复核的禁止行为", "bad.mp3",
+                 "文件不是音频", "2026-11"):
+        assert text in r.text, text
+    assert "/static/vendor/chartjs/chart.umd.min.js" in r.text
+    assert sup.get("/static/vendor/chartjs/chart.umd.min.js").status_code == 200
+
+
+def test_call_list_filters_and_paging(sup):
+    r = sup.get("/calls")
+    assert "共 41 通" in r.text
+    r = sup.get("/calls", params={"agent_id": "A1005"})
+    assert "共 8 通" in r.text and "A1004" not in re.sub(r"<option.*?</option>", "", r.text)
+    r = sup.get("/calls", params={"rule_failed": "PO03"})
+    assert "共 3 通" in r.text
+    r = sup.get("/calls", params={"score_min": "abc"})
+    assert "最低分应为 0–100 之间的数字" in r.text
+    r = sup.get("/calls", params={"date_from": "2026-11-30", "date_to": "2026-11-01"})
+    assert "开始日期不能晚于结束日期" in r.text
+    r = sup.get("/calls", params={"call_type": "complaint", "page": "1"})
+    assert r.status_code == 200 and "投诉" in r.text
+
+
+def test_call_page_marks_evidence_and_offers_review(sup):
+    r = sup.get("/calls/pub-020")
+    assert r.status_code == 200
+    assert 'class="ev"' in r.text and "<sup>PO06</sup>" in r.text  # finding words highlighted
+    assert 'data-review="' in r.text and "维持" in r.text and "推翻" in r.text
+    assert "得分怎么算的" in r.text and "纠正类型" in r.text
+    r = sup.get("/calls/pub-003")
+    assert '<audio id="player"' in r.text and "/api/v1/calls/pub-003/audio" in r.text
+
+
+def test_agent_sees_only_own_calls(agent5):
+    r = agent5.get("/calls")
+    assert "共 8 通" in r.text
+    assert "A1001" not in r.text
+    r = agent5.get("/calls/pub-001")  # another agent's call
+    assert r.status_code == 404 and "通话不存在或无权查看" in r.text
+    assert agent5.get("/dashboard").status_code == 403
+    assert agent5.get("/assessments").status_code == 403
+    r = agent5.get("/me")
+    assert r.status_code == 200 and "考核展望" in r.text and "规范要求" in r.text
+    assert 'data-appeal="' in r.text
+
+
+def test_pages_render_for_supervisor(sup):
+    assert "复核队列" in sup.get("/review").text
+    assert "禁止行为（红线）" in sup.get("/review").text
+    r = sup.get("/assessments", params={"month": "2026-11"})
+    assert "导出 Excel" in r.text and "A1005" in r.text
+    assert sup.get("/assessments", params={"month": "2026-13"}).status_code == 422
+    assert sup.get("/appeals").status_code == 200
+
+
+def test_logout_needs_csrf(sup):
+    assert sup.post("/logout", data={"csrf_token": "nope"}).status_code == 403
+    page = sup.get("/dashboard").text
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    r = sup.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
