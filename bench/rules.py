@@ -94,9 +94,16 @@ def main() -> int:
                     help="classify with classifiers.load_default() instead of the labels")
     ap.add_argument("--asr", action="store_true",
                     help="transcribe the stereo MP3s with our transcriber first")
+    ap.add_argument("--calls", help="only these call numbers, e.g. 1-5,21-25 (ASR is slow)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     truths = load_truths()
+    if args.calls:
+        wanted: set[int] = set()
+        for part in args.calls.split(","):
+            a, _, b = part.partition("-")
+            wanted.update(range(int(a), int(b or a) + 1))
+        truths = [(p, d) for p, d in truths if int(d["call_id"][4:]) in wanted]
     clf = None
     if args.classifier:
         import classifiers
@@ -123,7 +130,7 @@ def main() -> int:
         results.append((cid, d["labels"]["rules"], {f.code: f.status for f in rep.rules}))
     source = "ASR (stereo)" if args.asr else "true transcripts"
     ctype = "classifier" if clf else "oracle call type"
-    print(f"# rules vs labels — {source}, {ctype}")
+    print(f"# rules vs labels — {source}, {ctype}, {len(results)} calls")
     tune = [r for r in results if int(r[0][4:]) <= 20]
     meas = [r for r in results if int(r[0][4:]) > 20]
     if args.verbose:

@@ -12,6 +12,7 @@ A phrase is found in an utterance in one of three ways, tried in order:
     for phrases of 6 or more syllables, one syllable in six may differ
     (感谢您的耐心等带 for 感谢您的耐心等待).
 
+One-character phrases match exactly only (a single syllable sounds like too many others).
 Phrase syntax: ``*`` is a gap of up to ``max_gap`` characters (请问有什么*帮您 matches
 请问有什么事情可以帮您). ``whole=True`` requires the match to start and end on jieba token
 boundaries, so the backchannel 对 is not found inside 对不起.
@@ -108,7 +109,7 @@ def token_bounds(text: str) -> frozenset[int]:
 
     jieba.setLogLevel(logging.WARNING)
     out, pos = {0}, 0
-    for tok in jieba.cut(text, HMM=True):
+    for tok in jieba.cut(text, HMM=False):
         pos += len(tok)
         out.add(pos)
     return frozenset(out)
@@ -240,10 +241,12 @@ class Matcher:
         self.use_fuzzy = fuzzy
         self.max_gap = max_gap
 
-    def find(self, u: Utterance, phrases: Iterable[str] | str, *, whole: bool = False,
+    def find(self, u: Utterance, phrases: Iterable[str] | str, *, whole: bool | None = None,
              exclude: Sequence[str] = (), exact_only: bool = False) -> list[Match]:
         """Every phrase of ``phrases`` found in ``u``, at most one match per phrase.
 
+        ``whole``: require jieba token boundaries; ``None`` (default) requires them for
+        one-character phrases only, ``False`` never.
         ``exclude``: phrases whose matches veto an overlapping match (没问题 vetoes 问题).
         Matches are sorted by position; overlapping weaker duplicates are dropped.
         """
@@ -267,13 +270,15 @@ class Matcher:
             candidates = compiled.long_items
         else:
             return []
-        vetoes = [self._span(norm, p, whole, True) for p in exclude] if exclude else []
+        vetoes = [self._span(norm, p, bool(whole), True) for p in exclude] if exclude else []
         vetoes = [v for v in vetoes if v]
         found: list[Match] = []
         for c in candidates:
             p = c.phrase
             # One-character phrases (是, 对, 滚) only count as whole jieba tokens.
-            hit = self._span(norm, p, whole or len(p) == 1, exact_only)
+            # One character sounds like too many others: exact only.
+            hit = self._span(norm, p, bool(whole) or (whole is None and len(p) == 1),
+                             exact_only or len(c.plain) == 1)
             if hit is None:
                 continue
             b, e, kind = hit

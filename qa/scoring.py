@@ -130,7 +130,14 @@ def load_form(path: str | Path | Mapping | ScoringForm | None = None) -> Scoring
         return path
     if isinstance(path, Mapping):
         return parse_form(path)
+    if path is None:
+        return _default_form()
     return _load_path(str(Path(path or DEFAULT_FORM_PATH).resolve()))
+
+
+@lru_cache(maxsize=1)
+def _default_form() -> ScoringForm:
+    return _load_path(str(DEFAULT_FORM_PATH))
 
 
 @dataclass

@@ -22,7 +22,7 @@ class RuleContext:
 
     ``classification`` is the call's :class:`Classification` (``None`` when no classifier
     ran: complaint-dependent decisions that need the type are then ``n/a``).
-    ``config`` is the whole validated configuration (``{"rules": {CODE: {...}}, ...}``).
+    ``matcher`` finds configured phrases in utterances (rules hold their own settings).
     """
 
     transcript: Transcript

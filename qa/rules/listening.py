@@ -83,7 +83,7 @@ class Backchannel(Rule):
         for c in ctx.customer:
             if turns:
                 s, e, us = turns[-1]
-                between = [a for a in ctx.agent if e <= a.start < c.start and not
+                between = [a for a in ctx.agent if s < a.start < c.start and not
                            is_backchannel(ctx, a, self.backchannel_phrases,
                                           self.backchannel_max_seconds)]
                 if c.start - e <= 1.5 and not between:

@@ -60,7 +60,10 @@ class HoldEtiquette(Rule):
         problems: list[str] = []
         confs: list[float] = []
         for pre, wait, post in holds:
-            before = [u for u in ctx.agent if pre.start - 10 <= u.start <= pre.start]
+            # The agent's last turn before the wait (since the customer last spoke).
+            last_c = max((c.end for c in ctx.customer if c.end <= pre.start + 0.01),
+                         default=float("-inf"))
+            before = [u for u in ctx.agent if last_c <= u.start <= pre.start]
             apology = ctx.first(before, self.apology_phrases)
             ask = ctx.first(before, self.wait_phrases)
             if not (apology and ask):

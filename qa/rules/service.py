@@ -68,7 +68,7 @@ class Empathy(Rule):
     fail_message = "客户反映问题时未表示理解或歉意"
 
     def evaluate(self, ctx: RuleContext) -> Finding:
-        problem = ctx.first(ctx.customer, self.problem_phrases)
+        problem = ctx.first(ctx.customer, self.problem_phrases, whole=False)
         if not ctx.is_complaint and problem is None:
             return self.na("客户未反映问题或不便 / no problem voiced")
         m = ctx.first(ctx.agent, self.empathy_phrases, exclude=self.exclude_phrases)
@@ -154,13 +154,16 @@ class MessageTaking(Rule):
     code = "SV05"
     name = "message_taking"
     family = "service"
-    config_keywords = ("applies_call_types", "follow_up_phrases", "name_phrases",
+    config_keywords = ("applies_call_types", "follow_up_phrases", "callback_phrases",
+                       "name_phrases",
                        "phone_phrases", "address_phrases")
     fail_message = "留言登记不完整或未复述核对"
 
     def evaluate(self, ctx: RuleContext) -> Finding:
         if ctx.classification is not None:
-            applies = ctx.call_type in self.applies_call_types
+            # Any call where the agent promises to call back also leaves a message.
+            applies = ctx.call_type in self.applies_call_types or \
+                ctx.first(ctx.agent, self.callback_phrases) is not None
         else:
             applies = ctx.first(ctx.agent, self.follow_up_phrases) is not None
         if not applies:
