@@ -8,7 +8,8 @@ Usage::
 
     .venv/bin/python bench/rules.py                 # true transcripts, oracle call type
     .venv/bin/python bench/rules.py --classifier    # call type from classifiers.load_default()
-    .venv/bin/python bench/rules.py --asr           # our own transcription of the stereo MP3s
+    .venv/bin/python bench/rules.py --asr --cache /tmp/asr   # our own transcription (stereo MP3s)
+    .venv/bin/python bench/rules.py --asr --calls 1-5,21-25  # a subset (ASR is slow on CPU)
     .venv/bin/python bench/rules.py -v              # also list every disagreement
 """
 from __future__ import annotations
@@ -94,6 +95,8 @@ def main() -> int:
                     help="classify with classifiers.load_default() instead of the labels")
     ap.add_argument("--asr", action="store_true",
                     help="transcribe the stereo MP3s with our transcriber first")
+    ap.add_argument("--cache", type=Path,
+                    help="with --asr: keep/reuse transcripts in this folder")
     ap.add_argument("--calls", help="only these call numbers, e.g. 1-5,21-25 (ASR is slow)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
@@ -110,15 +113,25 @@ def main() -> int:
         clf = classifiers.load_default()
     transcripts = {}
     if args.asr:
-        from transcribe.engine import Transcriber
-        tr = Transcriber()
+        tr = None
         for p, d in truths:
             cid = d["call_id"]
+            cached = args.cache / f"{cid}.stereo.transcript.json" if args.cache else None
+            if cached is not None and cached.is_file():
+                transcripts[cid] = Transcript.from_dict(json.loads(cached.read_text("utf-8")))
+                continue
+            if tr is None:
+                from transcribe.engine import Transcriber
+                tr = Transcriber()
             audio = p.parent / f"{cid}.stereo.mp3"
             meta = json.loads((p.parent / f"{cid}.stereo.meta.json").read_text("utf-8"))
             t0 = time.perf_counter()
             transcripts[cid] = tr.transcribe(audio, metadata=meta, call_id=cid)
             print(f"  transcribed {cid} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                cached.write_text(json.dumps(transcripts[cid].to_dict(), ensure_ascii=False),
+                                  "utf-8")
     else:
         for p, d in truths:
             transcripts[d["call_id"]] = Transcript.from_dict(d)
