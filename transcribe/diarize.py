@@ -37,7 +37,7 @@ from transcribe.records import Word
 logger = logging.getLogger("transcribe.diarize")
 
 __all__ = ["DiarizeOptions", "Separation", "separate", "speech_mask", "frame_features",
-           "channels_identical"]
+           "channels_identical", "party_level_dbfs"]
 
 #: Analysis rate (Hz): telephone band; every input is resampled to it.
 RATE = 8000
@@ -138,6 +138,24 @@ def channels_identical(a: np.ndarray, b: np.ndarray, tolerance_db: float = -40.0
         return True
     corr = float(np.dot(x, y) / np.sqrt(px * py) / n)
     return corr > 0.999
+
+
+def party_level_dbfs(samples: np.ndarray, sample_rate: int, frame_party: np.ndarray,
+                     party: int, start: float, end: float) -> float | None:
+    """Active speech level (dBFS) of one party in the mixed channel over ``[start, end]`` s:
+    measured on the 10 ms frames labelled as that party only (the other party's overlapping
+    speech and the pauses are left out); falls back to the whole span when no frame of the
+    span is labelled (e.g. a single voice). See :func:`transcribe.measure.active_level_dbfs`."""
+    from transcribe.measure import active_level_dbfs  # noqa: PLC0415
+
+    a, b = max(0, int(start / HOP_S)), min(len(frame_party), int(np.ceil(end / HOP_S)))
+    sel = np.nonzero(frame_party[a:b] == party)[0] + a if b > a else np.zeros(0, int)
+    if len(sel) < 5:
+        return active_level_dbfs(samples, sample_rate, start, end)
+    hop = int(round(HOP_S * sample_rate))
+    idx = (sel[:, None] * hop + np.arange(hop)[None, :]).ravel()
+    idx = idx[idx < len(samples)]
+    return active_level_dbfs(np.asarray(samples)[idx], sample_rate)
 
 
 def _to_rate(samples: np.ndarray, sample_rate: int, rate: int) -> np.ndarray:

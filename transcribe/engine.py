@@ -3,8 +3,10 @@
 Stereo recordings are split (the agent's channel is configurable, default left) and each
 channel is recognised on its own with VAD on, word timestamps, no conditioning on previous
 text; utterances are cut from word times (segment times under VAD are unreliable) and the two
-parties' utterances are merged in time order. Mono recordings are recognised as one mix and
-labelled ``unknown`` by :func:`label_mono` (the seam where speaker separation plugs in).
+parties' utterances are merged in time order. Mono recordings (and stereo files whose two
+channels are identical) are recognised as one mix and separated into agent and customer by
+:func:`label_mono` (:mod:`transcribe.diarize` + :mod:`transcribe.roles`); an uncertain
+separation or role assignment is flagged in ``diagnostics`` for review.
 
 Output text is simplified (OpenCC on whole texts), known Whisper inventions, runaway
 repetitions and confident no-speech segments are dropped and listed in ``diagnostics``, and
@@ -23,18 +25,28 @@ from typing import Any
 import numpy as np
 
 from transcribe.audio import AudioError, DecodedAudio, decode
+from transcribe.diarize import (DiarizeOptions, Separation, channels_identical, party_level_dbfs,
+                                separate)
 from transcribe.measure import active_level_dbfs, pitch_stats
 from transcribe.model import ensure_model
 from transcribe.normalize import (SoundAlikeCorrector, Vocabulary, chinese_punctuation,
                                   known_hallucination, runaway_repetition, to_simplified)
 from transcribe.records import Transcript, Utterance, Word
+from transcribe.roles import RoleAssignment, assign_roles, lexical_log_odds
 
 logger = logging.getLogger("transcribe.engine")
 
-__all__ = ["AudioError", "DecodeOptions", "Transcriber", "label_mono", "split_utterances"]
+__all__ = ["AudioError", "DecodeOptions", "MonoLabels", "Transcriber", "label_mono",
+           "split_utterances"]
 
-MONO_WARNING = ("单声道录音：未区分坐席与客户，说话人标为 unknown / mono recording: speakers "
-                "are not separated (speaker 'unknown')")
+IDENTICAL_WARNING = ("双声道录音的两个声道内容相同，按单声道处理（自动区分坐席与客户） / the two "
+                     "channels are identical: treated as a mono recording")
+SEPARATION_REVIEW_WARNING = ("单声道录音的说话人区分把握不足，需人工复核坐席/客户标注 / mono "
+                             "recording: speaker separation is uncertain, review the speakers")
+#: Below this role confidence (0.5-1) a mono call's speaker labels are routed to review.
+MIN_ROLE_CONFIDENCE = 0.9
+#: Below this separability (0-1) a mono call's speaker labels are routed to review.
+MIN_SEPARABILITY = 0.3
 
 
 @dataclass
@@ -105,15 +117,67 @@ def _words_text(words: list[Word]) -> str:
     return "".join(w.text for w in words)
 
 
-def label_mono(samples: np.ndarray, sample_rate: int, words: list[Word],
-               options: DecodeOptions | None = None) -> list[tuple[str, list[Word]]]:
-    """Speaker-labelled utterances of a mono recording: ``[(speaker, words), ...]``.
+@dataclass
+class MonoLabels:
+    """Speaker-labelled utterances of a mono recording (:func:`label_mono`).
 
-    For now every utterance is ``unknown``; speaker separation replaces this function (it gets
-    the mono samples and the recognised words, and returns the same shape).
+    Attributes:
+        groups: ``[(speaker, words), ...]`` with speaker ``agent`` / ``customer``.
+        separation: the two-party separation (party indices, frames, separability).
+        roles: which party is the agent, with its confidence.
+        review_reasons: why the labels should be checked by a person (empty when sure).
+    """
+
+    groups: list[tuple[str, list[Word]]]
+    separation: Separation
+    roles: RoleAssignment
+    review_reasons: list[str]
+
+    def party(self, speaker: str) -> int:
+        return self.roles.agent if speaker == "agent" else 1 - self.roles.agent
+
+    def diagnostics(self) -> dict[str, Any]:
+        d = self.separation.diagnostics()
+        d["agent_party"] = self.roles.agent
+        d["role_confidence"] = self.roles.confidence
+        d["role_evidence"] = self.roles.evidence
+        d["needs_review"] = bool(self.review_reasons)
+        d["review_reasons"] = list(self.review_reasons)
+        return d
+
+
+def label_mono(samples: np.ndarray, sample_rate: int, words: list[Word],
+               options: DecodeOptions | None = None,
+               diarize_options: DiarizeOptions | None = None,
+               answer_s: float = 0.0) -> MonoLabels:
+    """Separate a mono recording's words into agent and customer utterances.
+
+    Args:
+        samples: the mixed channel, float in [-1, 1].
+        sample_rate: Hz.
+        words: the recogniser's words of the mix, time-ordered.
+        options: recognition settings (``max_word_gap_s`` splits a party's utterances).
+        diarize_options: :class:`~transcribe.diarize.DiarizeOptions`.
+        answer_s: when the call was answered (s; speech before it is not the agent's greeting).
+
+    Returns:
+        :class:`MonoLabels`; ``review_reasons`` lists low role confidence, poor separability,
+        or a single voice.
     """
     o = options or DecodeOptions()
-    return [("unknown", g) for g in split_utterances(words, None, o.max_word_gap_s)]
+    sep = separate(samples, sample_rate, words, diarize_options, max_word_gap_s=o.max_word_gap_s,
+                   lexical=lexical_log_odds)
+    turns = [(p, "".join(w.text for w in g).strip(), g[0].start) for p, g in sep.groups]
+    roles = assign_roles(turns, answer_s=answer_s)
+    reasons = []
+    if sep.n_parties < 2 and words:
+        reasons.append("single_voice")
+    elif words and sep.separability < MIN_SEPARABILITY:
+        reasons.append("low_separability")
+    if words and roles.confidence < MIN_ROLE_CONFIDENCE:
+        reasons.append("low_role_confidence")
+    names = {roles.agent: "agent", 1 - roles.agent: "customer"}
+    return MonoLabels([(names[p], g) for p, g in sep.groups], sep, roles, reasons)
 
 
 class Transcriber:
@@ -213,7 +277,7 @@ class Transcriber:
         return chinese_punctuation("".join(parts)), new_words
 
     def _utterance(self, speaker: str, words: list[Word], channel: np.ndarray,
-                   sr: int) -> Utterance | None:
+                   sr: int, level_dbfs: float | None | bool = False) -> Utterance | None:
         text, words = self._finish_words(words)
         if not text.strip("，。？！、；： "):
             return None
@@ -221,7 +285,8 @@ class Transcriber:
         probs = [w.probability for w in words if w.probability is not None]
         u = Utterance(speaker=speaker, start=start, end=end, text=text, words=words,
                       confidence=round(float(np.mean(probs)), 3) if probs else None,
-                      level_dbfs=active_level_dbfs(channel, sr, start, end))
+                      level_dbfs=(active_level_dbfs(channel, sr, start, end)
+                                  if level_dbfs is False else level_dbfs))
         f0, f0_std = pitch_stats(channel, sr, start, end)
         if f0 is not None:
             u.extra["pitch_hz"] = f0
@@ -268,7 +333,11 @@ class Transcriber:
         timing: dict[str, Any] = {}
         utterances: list[Utterance] = []
         speech_s = 0.0
-        if audio.n_channels == 2:
+        identical = audio.n_channels == 2 and channels_identical(*audio.channels)
+        mono_labels: MonoLabels | None = None
+        if identical:
+            warnings.append(IDENTICAL_WARNING)
+        if audio.n_channels == 2 and not identical:
             ai = 0 if agent_channel == "left" else 1
             chans = {"agent": audio.channels[ai], "customer": audio.channels[1 - ai]}
             rec = {}
@@ -289,12 +358,19 @@ class Transcriber:
             r = self._recognise(mono)
             timing["asr_s"] = round(r.asr_s, 3)
             speech_s = r.speech_s
-            dropped += [{**d, "speaker": "unknown"} for d in r.dropped]
-            for speaker, g in label_mono(mono, sr, r.words, self.options):
-                u = self._utterance(speaker, g, mono, sr)
+            t_sep = time.perf_counter()
+            mono_labels = label_mono(mono, sr, r.words, self.options)
+            sep = mono_labels.separation
+            for speaker, g in mono_labels.groups:
+                level = party_level_dbfs(mono, sr, sep.frame_party, mono_labels.party(speaker),
+                                         g[0].start, max(w.end for w in g))
+                u = self._utterance(speaker, g, mono, sr, level_dbfs=level)
                 if u is not None:
                     utterances.append(u)
-            warnings.append(MONO_WARNING)
+            dropped += [{**d, "speaker": "unknown"} for d in r.dropped]
+            timing["separation_s"] = round(time.perf_counter() - t_sep, 3)
+            if mono_labels.review_reasons:
+                warnings.append(SEPARATION_REVIEW_WARNING)
         utterances.sort(key=lambda u: (u.start, u.end))
         asr_total = sum(v for k, v in timing.items() if k.startswith("asr"))
         timing["asr_total_s"] = round(asr_total, 3)
@@ -303,7 +379,7 @@ class Transcriber:
             "model": self.model_path.name,
             "model_path": str(self.model_path),
             "channels": audio.n_channels,
-            "agent_channel": agent_channel if audio.n_channels == 2 else None,
+            "agent_channel": agent_channel if audio.n_channels == 2 and not identical else None,
             "settings": {"language": "zh", "beam_size": self.options.beam_size, "vad": True,
                          "word_timestamps": True, "condition_on_previous_text": False,
                          "compute_type": self.settings.compute_type,
@@ -315,6 +391,10 @@ class Transcriber:
             "warnings": warnings,
             "timing": timing,
         }
+        if mono_labels is not None:
+            diagnostics["speaker_separation"] = mono_labels.diagnostics()
+            if mono_labels.review_reasons:
+                diagnostics["needs_review"] = True
         return Transcript(utterances=utterances, call_id=call_id,
                           duration=round(audio.duration, 2), metadata=dict(metadata or {}),
                           diagnostics=diagnostics)
