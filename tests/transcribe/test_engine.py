@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from transcribe.audio import decode
-from transcribe.engine import MONO_WARNING, Transcriber
+from transcribe.engine import IDENTICAL_WARNING, Transcriber
 from transcribe.normalize import to_simplified
 
 pytestmark = pytest.mark.asr
@@ -97,13 +97,24 @@ def test_agent_channel_right(transcriber, short_call, short_transcript):
         [(u.speaker, u.text) for u in short_transcript.utterances]
 
 
-def test_mono_call_is_unknown_with_warning(transcriber, short_call, tmp_path):
+def test_mono_call_is_separated_into_agent_and_customer(transcriber, short_call, tmp_path):
     d = decode(short_call, sample_rate=8000)
-    mono = _write_wav(tmp_path / "mono.wav", [d.channels[0] + d.channels[1]])
-    t = transcriber.transcribe(mono)
-    assert t.utterances and {u.speaker for u in t.utterances} == {"unknown"}
-    assert MONO_WARNING in t.diagnostics["warnings"]
-    assert "物业" in "".join(u.text for u in t.utterances)
+    mix = d.channels[0] + d.channels[1]
+    t = transcriber.transcribe(_write_wav(tmp_path / "mono.wav", [mix]))
+    assert {u.speaker for u in t.utterances} == {"agent", "customer"}
+    first = t.utterances[0]
+    assert first.speaker == "agent" and "物业服务中心" in first.text
+    assert "物业费" in "".join(u.text for u in t.by("customer"))
+    sep = t.diagnostics["speaker_separation"]
+    assert sep["parties"] == 2 and 0.5 <= sep["role_confidence"] <= 1
+    assert t.diagnostics["channels"] == 1 and t.diagnostics["timing"]["separation_s"] > 0
+    assert all(-40 < u.level_dbfs < -5 for u in t.utterances)
+    # a mono call saved as stereo (two identical channels) is separated the same way
+    t2 = transcriber.transcribe(_write_wav(tmp_path / "dual.wav", [mix, mix]))
+    assert IDENTICAL_WARNING in t2.diagnostics["warnings"]
+    assert t2.diagnostics["agent_channel"] is None
+    assert [(u.speaker, u.text) for u in t2.utterances] == [(u.speaker, u.text)
+                                                          for u in t.utterances]
 
 
 def _hold_music(seconds: float, rate: int = 8000) -> np.ndarray:
