@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from sqlalchemy.orm import Session
 
 from api.security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_matches, password_stamp
@@ -96,3 +96,10 @@ AdminUser = Annotated[User, Depends(require_admin)]
 
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+#: A database id in a path (positive, fits every database's INTEGER).
+IntId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+#: A month ``YYYY-MM`` / ISO week ``YYYY-Www`` (years 1900-2999) in a query or path.
+MONTH_PATTERN = r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$"
+WEEK_PATTERN = r"^(19|2\d)\d{2}-W(0[1-9]|[1-4]\d|5[0-3])$"

@@ -52,6 +52,8 @@ def parse_month(month: str) -> tuple[datetime, datetime]:
     if not m:
         raise ValueError(f"月份格式应为 YYYY-MM，例如 2026-11 / month must be YYYY-MM: {month!r}")
     y, mo = int(m.group(1)), int(m.group(2))
+    if not 1900 <= y <= 9998:
+        raise ValueError(f"月份超出范围 / month out of range: {month!r}")
     start = datetime(y, mo, 1)
     end = datetime(y + (mo == 12), 1 if mo == 12 else mo + 1, 1)
     return start, end
@@ -393,7 +395,7 @@ def iso_week_range(week: str) -> tuple[date, date]:
         ValueError: bad format (message in Chinese and English).
     """
     m = re.match(r"^(\d{4})-W(\d{2})$", week or "")
-    if not m or not 1 <= int(m.group(2)) <= 53:
+    if not m or not 1 <= int(m.group(2)) <= 53 or not 1900 <= int(m.group(1)) <= 9998:
         raise ValueError(f"周的格式应为 YYYY-Www，例如 2026-W47 / week must be YYYY-Www: {week!r}")
     try:
         monday = date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)

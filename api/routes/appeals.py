@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import CurrentUser, SessionDep, SettingsDep, SupervisorUser, client_ip
+from api.deps import IntId, CurrentUser, SessionDep, SettingsDep, SupervisorUser, client_ip
 from api.schemas import AppealDecision, AppealPublic
 from api.services import review as review_svc
 from api.services.calls import appeal_public
@@ -24,7 +24,7 @@ def list_appeals(user: CurrentUser, db: SessionDep,
 
 @router.get("/{appeal_id}", response_model=AppealPublic, responses=NOT_FOUND,
             summary="申诉详情 / one appeal")
-def get_appeal(appeal_id: int, user: CurrentUser, db: SessionDep) -> AppealPublic:
+def get_appeal(appeal_id: IntId, user: CurrentUser, db: SessionDep) -> AppealPublic:
     return AppealPublic.model_validate(appeal_public(review_svc.visible_appeal(db, user,
                                                                                appeal_id)))
 
@@ -32,7 +32,7 @@ def get_appeal(appeal_id: int, user: CurrentUser, db: SessionDep) -> AppealPubli
 @router.post("/{appeal_id}/decision", response_model=AppealPublic,
              responses={**NOT_FOUND, 409: {"description": "已处理（最终结果）或已关账"}},
              summary="处理申诉：成立或驳回（最终）/ accept or reject (final)")
-def decide(appeal_id: int, body: AppealDecision, user: SupervisorUser, db: SessionDep,
+def decide(appeal_id: IntId, body: AppealDecision, user: SupervisorUser, db: SessionDep,
            settings: SettingsDep, request: Request) -> AppealPublic:
     a = review_svc.decide_appeal(db, user, appeal_id, body.decision, body.reply, settings,
                                  client_ip(request))

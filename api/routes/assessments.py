@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from api.deps import CurrentUser, SessionDep, SettingsDep, SupervisorUser, client_ip
+from api.deps import MONTH_PATTERN, CurrentUser, SessionDep, SettingsDep, SupervisorUser, client_ip
 from api.schemas import AssessmentPublic, CloseMonth
 from api.services.audit import audit
 from api.services.errors import Invalid, NotFound
@@ -13,8 +13,8 @@ from qa import assessment_store as store
 from qa.assessment import parse_month
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
-Month = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
-MonthQ = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+Month = Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM")]
+MonthQ = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
 
 
 def _pub(a) -> AssessmentPublic:

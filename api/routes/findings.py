@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import CurrentUser, SessionDep, SettingsDep, SupervisorUser, client_ip
+from api.deps import IntId, CurrentUser, SessionDep, SettingsDep, SupervisorUser, client_ip
 from api.schemas import AppealCreate, AppealPublic, FindingPublic, QueueItem, ReviewCreate
 from api.services import calls as svc
 from api.services import review as review_svc
@@ -23,7 +23,7 @@ def _public(db, user, settings, finding_id: int) -> FindingPublic:
 
 @router.get("/findings/{finding_id}", response_model=FindingPublic, responses=NOT_FOUND,
             summary="质检项 / one finding")
-def get_finding(finding_id: int, user: CurrentUser, db: SessionDep,
+def get_finding(finding_id: IntId, user: CurrentUser, db: SessionDep,
                 settings: SettingsDep) -> FindingPublic:
     return _public(db, user, settings, finding_id)
 
@@ -31,7 +31,7 @@ def get_finding(finding_id: int, user: CurrentUser, db: SessionDep,
 @router.post("/findings/{finding_id}/review", response_model=FindingPublic,
              responses={**NOT_FOUND, 409: {"description": "不能复核（非不合格项、已关账或申诉已结）"}},
              summary="复核：维持或推翻 / review: uphold or overturn")
-def review(finding_id: int, body: ReviewCreate, user: SupervisorUser, db: SessionDep,
+def review(finding_id: IntId, body: ReviewCreate, user: SupervisorUser, db: SessionDep,
            settings: SettingsDep, request: Request) -> FindingPublic:
     review_svc.review_finding(db, user, finding_id, body.decision, body.comment, settings,
                               client_ip(request))
@@ -43,7 +43,7 @@ def review(finding_id: int, body: ReviewCreate, user: SupervisorUser, db: Sessio
              responses={**NOT_FOUND, 403: {"description": "只有客服人员本人可以申诉"},
                         409: {"description": "申诉期已过、已关账或已申诉"}},
              summary="申诉 / appeal a finding (agent, own calls)")
-def appeal(finding_id: int, body: AppealCreate, user: CurrentUser, db: SessionDep,
+def appeal(finding_id: IntId, body: AppealCreate, user: CurrentUser, db: SessionDep,
            settings: SettingsDep, request: Request) -> AppealPublic:
     a = review_svc.file_appeal(db, user, finding_id, body.reason, settings, client_ip(request))
     db.commit()

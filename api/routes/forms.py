@@ -7,7 +7,7 @@ import yaml
 from fastapi import APIRouter, Request
 from sqlalchemy import func, select
 
-from api.deps import AdminUser, SessionDep, SupervisorUser, client_ip
+from api.deps import IntId, AdminUser, SessionDep, SupervisorUser, client_ip
 from api.schemas import FormCreate, FormPublic
 from api.services.audit import audit
 from api.services.errors import Invalid, NotFound
@@ -25,7 +25,7 @@ def list_forms(user: SupervisorUser, db: SessionDep) -> list[FormPublic]:
 
 @router.get("/{form_id}", response_model=FormPublic,
             responses={404: {"description": "评分表不存在"}}, summary="评分表 / one form")
-def get_form(form_id: int, user: SupervisorUser, db: SessionDep) -> FormPublic:
+def get_form(form_id: IntId, user: SupervisorUser, db: SessionDep) -> FormPublic:
     row = db.get(ScoringForm, form_id)
     if row is None:
         raise NotFound("评分表不存在 / form not found")
@@ -74,7 +74,7 @@ def create_form(body: FormCreate, user: AdminUser, db: SessionDep,
 @router.post("/{form_id}/activate", response_model=FormPublic,
              responses={404: {"description": "评分表不存在"}},
              summary="启用评分表（管理员）/ activate a form")
-def activate(form_id: int, user: AdminUser, db: SessionDep, request: Request) -> FormPublic:
+def activate(form_id: IntId, user: AdminUser, db: SessionDep, request: Request) -> FormPublic:
     row = db.get(ScoringForm, form_id)
     if row is None:
         raise NotFound("评分表不存在 / form not found")

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.deps import SessionDep, SettingsDep, SupervisorUser, client_ip
+from api.deps import MONTH_PATTERN, WEEK_PATTERN, SessionDep, SettingsDep, SupervisorUser, client_ip
 from api.services.audit import audit
 from api.services.errors import Invalid
 from qa import report_data
@@ -22,8 +22,8 @@ MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
             summary="导出报表 / export a report (monthly | weekly | complaints)")
 def export(kind: Literal["monthly", "weekly", "complaints"], user: SupervisorUser,
            db: SessionDep, settings: SettingsDep, request: Request,
-           month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
-           week: Annotated[str | None, Query(pattern=r"^\d{4}-W\d{2}$")] = None,
+           month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
+           week: Annotated[str | None, Query(pattern=WEEK_PATTERN)] = None,
            format: Literal["xlsx", "csv", "json"] = "xlsx") -> Response:
     try:
         doc = report_data.build(db, kind, month=month, week=week, settings=settings)

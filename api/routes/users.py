@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 
-from api.deps import AdminUser, SessionDep, SupervisorUser, client_ip
+from api.deps import IntId, AdminUser, SessionDep, SupervisorUser, client_ip
 from api.schemas import AgentCreate, AgentPublic, UserCreate, UserPublic, UserUpdate
 from api.services import users as svc
 from api.services.audit import audit
@@ -33,7 +33,7 @@ def create_user(body: UserCreate, user: AdminUser, db: SessionDep,
 @router.patch("/users/{user_id}", response_model=UserPublic,
               responses={404: {"description": "用户不存在"}},
               summary="修改用户：角色、工号、停用、重设密码（管理员）/ change a user")
-def update_user(user_id: int, body: UserUpdate, user: AdminUser, db: SessionDep,
+def update_user(user_id: IntId, body: UserUpdate, user: AdminUser, db: SessionDep,
                 request: Request) -> UserPublic:
     u = svc.update_user(db, user, user_id, body.model_dump(exclude_unset=True),
                         client_ip(request))
