@@ -111,6 +111,9 @@ class Call(Base):
         CheckConstraint(_in("media_type", MEDIA_TYPES), name="media_type"),
         Index("ix_calls_agent_started", "agent_id", "started_at"),
         Index("ix_calls_status_created", "status", "created_at"),
+        # the call list: default order (newest first) and score range / order (0002)
+        Index("ix_calls_started_at", "started_at"),
+        Index("ix_calls_score", "score"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -193,6 +196,8 @@ class Finding(Base):
         CheckConstraint(_in("status", FINDING_STATUSES), name="status"),
         CheckConstraint(_in("review_state", REVIEW_STATES), name="review_state"),
         Index("ix_findings_code_status", "code", "status"),
+        # "has a fail pending review" per call, from the index alone (0002)
+        Index("ix_findings_call_status_review", "call_id", "status", "review_state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
