@@ -110,10 +110,10 @@ def _apply_filters(q: Select, f: CallFilters, settings: Settings) -> Select:
             q = q.where(col == value)
     if f.follow_up_status:
         q = q.where(func.coalesce(Call.follow_up_status, "open") == f.follow_up_status)
-    if f.rule_failed:
-        q = q.where(exists().where(Finding.call_id == Call.id, Finding.code == f.rule_failed,
-                                   Finding.status == "fail",
-                                   Finding.review_state != "overturned"))
+    if f.rule_failed:  # IN, not EXISTS: the planner starts from the (rare) fails of the rule
+        q = q.where(Call.id.in_(select(Finding.call_id).where(
+            Finding.code == f.rule_failed, Finding.status == "fail",
+            Finding.review_state != "overturned")))
     if f.review_state:
         if f.review_state not in REVIEW_FILTERS:
             raise Invalid(f"复核状态只能是 {'/'.join(REVIEW_FILTERS)} / bad review_state")
