@@ -102,8 +102,8 @@ def rule_info() -> dict[str, dict[str, Any]]:
         try:
             from qa.rules import rule_classes
             for r in rule_classes():
-                doc = r.doc()
-                summary = r.summary()
+                doc = r.doc().replace("``", "")
+                summary = r.summary().replace("``", "")
                 title = re.split(r"[：:，,。]", summary, maxsplit=1)[0]
                 good = re.search(r"正例[：:]\s*(.+)", doc)
                 out[r.code] = {"code": r.code, "name": r.name, "title": title[:16],

@@ -6,7 +6,7 @@
     if (!raw || !window.Chart) return;
     var d = JSON.parse(raw.textContent);
     var C = window.Chart;
-    C.defaults.font.family = '"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif';
+    C.defaults.font.family = '"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif';
     C.defaults.color = "#333";
     C.defaults.animation = false;
     var palette = ["#1f6feb", "#d97706", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#65a30d"];
