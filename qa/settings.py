@@ -10,30 +10,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from transcribe.settings import TranscribeSettings
 
 
-class Settings(BaseSettings):
+class Settings(TranscribeSettings):
     model_config = SettingsConfigDict(env_prefix="HOTLINE_QA_", extra="ignore")
 
-    # Where the product keeps its state: database, recordings store, quarantine, model cache.
-    home: Path = Field(default_factory=lambda: Path.home() / ".hotline-qa")
+    # Home, model, vocabulary, channel and recogniser fields: see TranscribeSettings.
     # SQLAlchemy URL; default: SQLite (WAL) file in ``home``.
     database_url: str | None = None
-
-    # --- transcription ---
-    # A CTranslate2 Whisper model directory; default: the embedded Whisper base, assembled
-    # into ``home/models`` on first use.
-    model: Path | None = None
-    # Domain vocabulary YAML of the recogniser (hotwords, terms, estate names); default: the one
-    # shipped in transcribe/vocabulary.yaml.
-    vocabulary: Path | None = None
-    agent_channel: Literal["left", "right"] = "left"
-    max_duration_s: float = 3 * 3600
-    compute_type: str = "int8"
-    cpu_threads: int = 2
-    beam_size: int = 5
 
     # --- web app, review, assessment, reports (api/, qa/assessment.py, qa/reports.py) ---
     # Signs session cookies. Unset: a random key is generated once and kept in
@@ -101,10 +88,6 @@ class Settings(BaseSettings):
     @property
     def effective_quarantine_dir(self) -> Path:
         return self.quarantine_dir or self.home / "quarantine"
-
-    @property
-    def model_cache(self) -> Path:
-        return self.home / "models"
 
     @property
     def effective_database_url(self) -> str:

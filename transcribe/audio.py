@@ -154,8 +154,8 @@ def decode(path: Path | str, sample_rate: int = SAMPLE_RATE,
 
     path = Path(path)
     if max_duration_s is None:
-        from qa.settings import get_settings  # noqa: PLC0415
-        max_duration_s = get_settings().max_duration_s
+        from transcribe.settings import get_transcribe_settings
+        max_duration_s = get_transcribe_settings().max_duration_s
     if not path.is_file():
         raise AudioError("not_found", path)
     if path.stat().st_size == 0:

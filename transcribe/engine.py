@@ -186,7 +186,8 @@ class Transcriber:
     Args:
         model: a CTranslate2 Whisper model directory (default: ``Settings().model`` or the
             embedded model, assembled on first use).
-        settings: a :class:`qa.settings.Settings` (default: the process-wide one).
+        settings: a :class:`transcribe.settings.TranscribeSettings` (or the product's
+            :class:`qa.settings.Settings`, which extends it; default: from the environment).
         vocabulary: domain vocabulary (default: ``Settings().vocabulary`` or the shipped one).
         options: recognition settings (default: :class:`DecodeOptions` with the settings'
             beam size).
@@ -198,9 +199,9 @@ class Transcriber:
     def __init__(self, model: Path | str | None = None, settings=None,
                  vocabulary: Vocabulary | None = None, options: DecodeOptions | None = None):
         if settings is None:
-            from qa.settings import get_settings  # noqa: PLC0415
+            from transcribe.settings import get_transcribe_settings
 
-            settings = get_settings()
+            settings = get_transcribe_settings()
         self.settings = settings
         self.model_path = ensure_model(model if model is not None else settings.model)
         self.options = options or DecodeOptions(beam_size=settings.beam_size)

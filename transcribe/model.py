@@ -73,8 +73,8 @@ def part_files() -> list[Path]:
 def default_model_dir(cache: Path | None = None) -> Path:
     """Where the embedded model lives once assembled (``<model_cache>/whisper-base-ct2``)."""
     if cache is None:
-        from qa.settings import get_settings  # noqa: PLC0415 - settings live in qa (shared)
-        cache = get_settings().model_cache
+        from transcribe.settings import get_transcribe_settings
+        cache = get_transcribe_settings().model_cache
     return Path(cache) / DEFAULT_MODEL_NAME
 
 
@@ -193,8 +193,8 @@ def ensure_model(path: Path | str | None = None, *, verify: bool = False) -> Pat
             or the assembled file is corrupt. The message names what to do.
     """
     if path is None:
-        from qa.settings import get_settings  # noqa: PLC0415
-        path = get_settings().model
+        from transcribe.settings import get_transcribe_settings
+        path = get_transcribe_settings().model
     if path is not None:
         return validate_model_dir(Path(path))
     target = default_model_dir()

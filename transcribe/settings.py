@@ -1,0 +1,40 @@
+"""Settings of the transcription stage, overridable from the environment (``HOTLINE_QA_*``).
+
+The product's full settings (:class:`qa.settings.Settings`) extend this class, so one
+environment configures both; ``transcribe`` itself never imports the packages above it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TranscribeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_QA_", extra="ignore")
+
+    # Where the product keeps its state: database, recordings store, quarantine, model cache.
+    home: Path = Field(default_factory=lambda: Path.home() / ".hotline-qa")
+    # A CTranslate2 Whisper model directory; default: the embedded Whisper base, assembled
+    # into ``home/models`` on first use.
+    model: Path | None = None
+    # Domain vocabulary YAML of the recogniser (hotwords, terms, estate names); default: the one
+    # shipped in transcribe/vocabulary.yaml.
+    vocabulary: Path | None = None
+    agent_channel: Literal["left", "right"] = "left"
+    max_duration_s: float = 3 * 3600
+    compute_type: str = "int8"
+    cpu_threads: int = 2
+    beam_size: int = 5
+
+    @property
+    def model_cache(self) -> Path:
+        return self.home / "models"
+
+
+def get_transcribe_settings() -> TranscribeSettings:
+    """The transcription settings, read from the environment at each call (cheap; only
+    used where the caller passed no explicit value)."""
+    return TranscribeSettings()
