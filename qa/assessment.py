@@ -104,6 +104,8 @@ class Grading:
 
         red = pick("red_line_codes", "red_lines", "red_line")
         thr = pick("grade_thresholds", "thresholds", "grades")
+        if thr is None and pick("grade_a") is not None:  # qa.scoring.ScoringForm
+            thr = {"A": pick("grade_a"), "B": pick("grade_b") or DEFAULT_THRESHOLDS["B"]}
         weights = pick("weights", "items")
         if isinstance(weights, Mapping):
             weights = {str(k): float(v.get("weight", v.get("deduction", 0))

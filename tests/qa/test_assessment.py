@@ -125,3 +125,11 @@ def test_iso_week():
     assert monday.isoweekday() == 1 and (nxt - monday).days == 7
     with pytest.raises(ValueError, match="YYYY-Www"):
         iso_week_range("2026-47")
+
+
+def test_grading_from_shipped_scoring_form():
+    from qa.scoring import load_form
+    form = load_form()
+    g = Grading.from_form(form)
+    assert g.thresholds == {"A": form.grade_a, "B": form.grade_b}
+    assert g.red_line_codes == form.red_lines and g.weights
