@@ -101,6 +101,28 @@ def phone_numbers(text: str) -> tuple[Span, ...]:
     return tuple(out)
 
 
+def digit_runs(text: str, min_digits: int = 4) -> tuple[Span, ...]:
+    """Runs of spoken digits (separators allowed between groups) with ≥ ``min_digits``
+    digits: the pieces of a number that survive when a recogniser garbles one digit
+    (``139，162孙，7735`` → ``139162``, ``7735``)."""
+    out: list[Span] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] not in DIGITS:
+            i += 1
+            continue
+        j, digits, last = i, [], i
+        while j < n and (text[j] in DIGITS or (text[j] in _SEPARATORS and digits)):
+            if text[j] in DIGITS:
+                digits.append(DIGITS[text[j]])
+                last = j
+            j += 1
+        if len(digits) >= min_digits:
+            out.append(Span("digits", "".join(digits), i, last + 1))
+        i = last + 1
+    return tuple(out)
+
+
 _BUILDING = re.compile(rf"([{_NUMERAL}]+)(?:栋|号楼|幢|座|号院)")
 _UNIT = re.compile(rf"([{_NUMERAL}]+)单元")
 _ROOM = re.compile(rf"([{_NUMERAL}]+)(?:号|室|房)?")

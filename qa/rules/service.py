@@ -202,6 +202,12 @@ class MessageTaking(Rule):
                 for p in numbers.phone_numbers(u.text):
                     if any(p.value[-7:] == s[-7:] for s in said_phones):
                         return Evidence.from_utterance(u, u.text[p.begin:p.end])
+                # A read-back the recogniser garbled in one digit still shows its pieces:
+                # the last four digits, or six or more digits of the number in a row.
+                for r in numbers.digit_runs(u.text, 4):
+                    if any(s.endswith(r.value) or (len(r.value) >= 6 and r.value in s)
+                           for s in said_phones):
+                        return Evidence.from_utterance(u, u.text[r.begin:r.end])
                 parts = numbers.address_parts(u.text)
                 hit = [a for a in parts if (a.kind, a.value) in said_addr]
                 if any(a.kind == "room" for a in hit) or len(hit) >= 2:
