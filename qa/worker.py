@@ -73,18 +73,13 @@ def _transcriber():
     return Transcriber(settings=get_settings())
 
 
-@lru_cache(maxsize=1)
-def _classifier():
-    import classifiers
-    return classifiers.load_default()
-
-
 def default_analyzer(path: Path, metadata: dict[str, Any], media_type: str):
     """Analyse one stored call file with :func:`qa.pipeline.analyze_file`, reusing this
-    process's transcriber and classifier. Returns the :class:`qa.records.Report`."""
+    process's transcriber (and the engine's per-process default classifier). Returns the
+    :class:`qa.records.Report`."""
     from qa.pipeline import analyze_file
     transcriber = _transcriber() if media_type == "audio" else None
-    return analyze_file(path, metadata, transcriber=transcriber, classifier=_classifier())
+    return analyze_file(path, metadata, transcriber=transcriber)
 
 
 def load_analyzer(spec: str | None) -> Callable[..., Any]:
@@ -526,7 +521,8 @@ def worker_loop(db_url: str, settings_data: dict[str, Any], stop: Any = None,
     owner = worker_name()
     analyzer = load_analyzer(settings.analyzer)
     log.info("worker %s started", owner)
-    while stop is None or not stop.is_set():
+    parent = os.getppid()
+    while (stop is None or not stop.is_set()) and os.getppid() == parent:  # orphans stop
         try:
             outcome = run_one(engine, owner, settings, analyzer)
         except Exception:  # noqa: BLE001 - the database was unreachable: wait, try again
