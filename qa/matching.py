@@ -90,10 +90,14 @@ class Normalized:
     index: tuple[int, ...]  # position in the normalised text -> position in the original
 
 
+# Variant characters the recogniser leaves after script conversion.
+_VARIANTS = str.maketrans({"著": "着", "妳": "你", "裏": "里", "於": "于"})
+
+
 @lru_cache(maxsize=50_000)
 def normalize(text: str) -> Normalized:
     chars, idx = [], []
-    for i, ch in enumerate(text):
+    for i, ch in enumerate(text.translate(_VARIANTS)):
         if _is_skip(ch):
             continue
         chars.append(ch)

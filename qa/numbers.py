@@ -123,7 +123,8 @@ def digit_runs(text: str, min_digits: int = 4) -> tuple[Span, ...]:
     return tuple(out)
 
 
-_BUILDING = re.compile(rf"([{_NUMERAL}]+)(?:栋|号楼|幢|座|号院)")
+# 动/冬/东 after a number: the recogniser's spellings of 栋.
+_BUILDING = re.compile(rf"([{_NUMERAL}]+)(?:栋|号楼|幢|座|号院|动|冬|东)")
 _UNIT = re.compile(rf"([{_NUMERAL}]+)单元")
 _ROOM = re.compile(rf"([{_NUMERAL}]+)(?:号|室|房)?")
 _SURNAME = re.compile(r"(?:我?姓|免贵姓)([\u4e00-\u9fff])")

@@ -116,7 +116,9 @@ class Backchannel(Rule):
             return self.passed(0.85)
         ev = [Evidence("customer", round(s, 2), round(e, 2), us[0].text[:30])
               for s, e, us in missed]
-        return self.failed(ev, 0.8, f"客户 {len(long_turns)} 段长陈述中有 {len(missed)} 段"
+        # The recogniser often drops a soft 嗯: from ASR a missing backchannel is weak evidence.
+        conf = 0.6 if ctx.from_asr else 0.8
+        return self.failed(ev, conf, f"客户 {len(long_turns)} 段长陈述中有 {len(missed)} 段"
                                     f"坐席没有“嗯/是/对”等倾听回应")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from qa import numbers
+from qa.matching import asr_confidence, scale_confidence
 from qa.records import Evidence, Finding, Utterance
 from qa.rules.base import Rule, RuleContext
 
@@ -217,6 +218,24 @@ class NoGossip(_PhraseRedLine):
     fail_message = "向客户议论他人"
 
 
+def _longest_common_run(a: str, b: str) -> int:
+    best = 0
+    for i in range(len(a)):
+        for j in range(len(b)):
+            k = 0
+            while i + k < len(a) and j + k < len(b) and a[i + k] == b[j + k]:
+                k += 1
+            best = max(best, k)
+    return best
+
+
+def _same_number(heard: str, own: str) -> bool:
+    """Whether ``heard`` is (a recogniser-garbled reading of) the number ``own``: equal in
+    its last seven digits, or sharing a run of at least five digits."""
+    return heard[-7:] == own[-7:] or own.endswith(heard) or \
+        _longest_common_run(heard, own) >= 5
+
+
 class NoPrivacyLeak(Rule):
     """不泄露他人隐私（禁止行为 1，红线）：不说出来电人以外任何人的电话、证件号，或姓名加房号。
 
@@ -236,7 +255,9 @@ class NoPrivacyLeak(Rule):
     fail_message = "向客户泄露他人个人信息"
 
     _SERVICE = ("400", "800", "95", "96", "12", "10")
-    _PERSON = re.compile(r"先生|女士|小姐|他的|她的|他家|她家|车主|邻居|业主|住户|那家|那户")
+    # Third persons: the caller is addressed as 先生/女士 too, so titles alone do not count.
+    _PERSON = re.compile(r"他的|她的|他家|她家|他电话|她电话|车主|邻居|楼上|楼下|对门|隔壁|"
+                         r"那家|那户|住户|那位|这位|业主是")
 
     def evaluate(self, ctx: RuleContext) -> Finding:
         own_phones = set()
@@ -253,13 +274,14 @@ class NoPrivacyLeak(Rule):
             for p in numbers.phone_numbers(u.text):
                 if len(p.value) < self.min_phone_digits or p.value in own_phones:
                     continue
-                if any(p.value.endswith(o[-7:]) or o.endswith(p.value) for o in own_phones):
+                if any(_same_number(p.value, o) for o in own_phones):
                     continue
                 mobile = len(p.value) == 11 and p.value[0] == "1" and p.value[1] in "3456789"
                 service = p.value.startswith(self._SERVICE) and not mobile
                 if service or not (mobile or self._PERSON.search(u.text)):
                     continue
-                leaks.append((Evidence.from_utterance(u, u.text[p.begin:p.end]), 0.9, "电话号码"))
+                conf = scale_confidence(0.9, asr_confidence(u, p.begin, p.end))
+                leaks.append((Evidence.from_utterance(u, u.text[p.begin:p.end]), conf, "电话号码"))
             if own_names:
                 names = [s for s in numbers.surnames(u.text) if s.value not in own_names]
                 rooms = [a for a in numbers.address_parts(u.text)
