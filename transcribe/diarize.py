@@ -73,7 +73,7 @@ class DiarizeOptions:
     spectral_weight: float = 0.25
     pitch_weight: float = 0.5
     frame_weight: float = 0.1
-    turn_gap_s: float = 0.7
+    turn_gap_s: float = 0.8
     turn_gap_width_s: float = 0.12
     switch_floor: float = 0.05
     min_pause_s: float = 0.1

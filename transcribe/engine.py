@@ -165,9 +165,13 @@ def label_mono(samples: np.ndarray, sample_rate: int, words: list[Word],
         or a single voice.
     """
     o = options or DecodeOptions()
+    def lexical(text: str) -> float:  # the recogniser may write traditional characters
+        return lexical_log_odds(to_simplified(text))
+
     sep = separate(samples, sample_rate, words, diarize_options, max_word_gap_s=o.max_word_gap_s,
-                   lexical=lexical_log_odds)
-    turns = [(p, "".join(w.text for w in g).strip(), g[0].start) for p, g in sep.groups]
+                   lexical=lexical)
+    turns = [(p, to_simplified("".join(w.text for w in g).strip()), g[0].start)
+             for p, g in sep.groups]
     roles = assign_roles(turns, answer_s=answer_s)
     reasons = []
     if sep.n_parties < 2 and words:
