@@ -384,6 +384,8 @@ def celery_phase(args, work: Path, expect: dict, env: dict) -> bool:
         except subprocess.TimeoutExpired:
             os.killpg(w.pid, signal.SIGKILL)
     ok = out.returncode == 0
+    if not ok:
+        print(out.stderr[-3000:])
     summary = json.loads(out.stdout) if ok else {}
     done = summary.get("processed", 0)
     pids = {r[0].split(":")[1] for r in db_rows(url, "select worker from job_attempts")}
