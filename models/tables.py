@@ -112,7 +112,7 @@ class Call(Base):
         Index("ix_calls_agent_started", "agent_id", "started_at"),
         Index("ix_calls_status_created", "status", "created_at"),
         # the call list: default order (newest first) and score range / order (0002)
-        Index("ix_calls_started_at", "started_at"),
+        Index("ix_calls_started_at", "started_at", "id"),
         Index("ix_calls_score", "score"),
     )
 
@@ -196,8 +196,8 @@ class Finding(Base):
         CheckConstraint(_in("status", FINDING_STATUSES), name="status"),
         CheckConstraint(_in("review_state", REVIEW_STATES), name="review_state"),
         Index("ix_findings_code_status", "code", "status"),
-        # "has a fail pending review" per call, from the index alone (0002)
-        Index("ix_findings_call_status_review", "call_id", "status", "review_state"),
+        # calls with a fail in a review state (pending / upheld / overturned), index only (0002)
+        Index("ix_findings_status_review_call", "status", "review_state", "call_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
