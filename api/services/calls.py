@@ -118,10 +118,9 @@ def _apply_filters(q: Select, f: CallFilters, settings: Settings) -> Select:
         if f.review_state not in REVIEW_FILTERS:
             raise Invalid(f"复核状态只能是 {'/'.join(REVIEW_FILTERS)} / bad review_state")
         fails = and_(Finding.call_id == Call.id, Finding.status == "fail")
-        if f.review_state == "pending":
-            q = q.where(exists().where(fails, Finding.review_state == "pending"))
-        elif f.review_state in ("upheld", "overturned"):
-            q = q.where(exists().where(fails, Finding.review_state == f.review_state))
+        if f.review_state in ("pending", "upheld", "overturned"):  # IN: from the state index
+            q = q.where(Call.id.in_(select(Finding.call_id).where(
+                Finding.status == "fail", Finding.review_state == f.review_state)))
         elif f.review_state == "reviewed":
             q = q.where(exists().where(fails), ~exists().where(
                 fails, Finding.review_state == "pending"))
@@ -146,8 +145,13 @@ def list_calls(db: Session, user: User, f: CallFilters, settings: Settings
                                                          .subquery())) or 0
     col = SORTS[key]
     order = (col.desc() if f.sort.startswith("-") else col.asc()).nulls_last()
-    rows = list(db.scalars(base.order_by(order, Call.id).offset((f.page - 1) * f.page_size)
-                           .limit(f.page_size).options(selectinload(Call.agent))))
+    # the page's ids first (narrow rows: sorting/skipping never reads the wide call rows),
+    # then those calls
+    ids = list(db.scalars(base.with_only_columns(Call.id).order_by(order, Call.id)
+                          .offset((f.page - 1) * f.page_size).limit(f.page_size)))
+    found = {c.id: c for c in db.scalars(select(Call).where(Call.id.in_(ids))
+                                         .options(selectinload(Call.agent)))} if ids else {}
+    rows = [found[i] for i in ids if i in found]
     return [summary(db, c, fails) for c, fails in zip(rows, _fails_of(db, rows))], total
 
 
