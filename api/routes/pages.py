@@ -154,6 +154,11 @@ def home(request: Request, db: SessionDep) -> Response:
     return RedirectResponse("/me" if user.role == "agent" else "/dashboard", status_code=303)
 
 
+@router.get("/account")
+def account_page(request: Request, user: PageUser) -> Response:
+    return render(request, "account.html", title="修改密码", nav="account")
+
+
 # --- 质检总览 --------------------------------------------------------------------------------------
 
 def _week_label(d: date) -> str:

@@ -62,14 +62,21 @@
   document.addEventListener("submit", async function (ev) {
     var form = ev.target;
     var d = form.dataset;
-    if (!(d.review || d.appeal || d.classify || d.decide || form.hasAttribute("data-upload"))) return;
+    if (!(d.review || d.appeal || d.classify || d.decide || d.password || form.hasAttribute("data-upload"))) return;
     ev.preventDefault();
     if (form.hasAttribute("data-upload")) return upload(form);
     var fd = new FormData(form);
     var btn = submitter(ev);
     busy(form, true);
     try {
-      if (d.review) {
+      if (d.password) {
+        if (fd.get("new_password") !== fd.get("new_password2")) throw new Error("两次输入的新密码不一致");
+        await api("POST", "/api/v1/auth/password",
+                  {old_password: fd.get("old_password"), new_password: fd.get("new_password")});
+        sessionStorage.setItem("hqa-flash", "密码已修改，请用新密码重新登录");
+        location.href = "/login";
+        return;
+      } else if (d.review) {
         await api("POST", "/api/v1/findings/" + d.review + "/review",
                   {decision: btn.value, comment: fd.get("comment") || null});
         reloadWith(btn.value === "uphold" ? "已维持该项，得分与当月考核已更新" : "已推翻该项，得分与当月考核已更新");

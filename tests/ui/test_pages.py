@@ -121,3 +121,8 @@ def test_logout_needs_csrf(sup):
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     r = sup.post("/logout", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login"
+
+
+def test_account_page(sup):
+    r = sup.get("/account")
+    assert r.status_code == 200 and "修改密码" in r.text and 'data-password="1"' in r.text

@@ -1,0 +1,184 @@
+"""The web UI in a real headless Chromium (Playwright): a supervisor opens a call, plays and
+seeks the recording, upholds findings and sees the agent's month grade change; an agent sees
+only their own calls and appeals a finding; the supervisor rejects the appeal. Screenshots of
+the main pages go to ``artifacts/screenshots/``."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.ui.conftest import PASSWORD, REPO
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = REPO / "artifacts" / "screenshots"
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not CHROMIUM.exists(),
+                                 reason="/usr/bin/chromium is not installed (Debian package "
+                                        "'chromium'; .ci/run installs it)")]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run",
+            "--autoplay-policy=no-user-gesture-required", "--mute-audio"])
+        yield b
+        b.close()
+
+
+def _page(browser, base: str):
+    ctx = browser.new_context(base_url=base, locale="zh-CN", viewport={"width": 1360,
+                                                                         "height": 900})
+    page = ctx.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return page, errors
+
+
+def _login(page, username: str) -> None:
+    page.goto("/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state("networkidle")
+
+
+def _shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_supervisor_and_agent_flows(browser, live_server):
+    sup, sup_errors = _page(browser, live_server)
+    _login(sup, "sup")
+    assert sup.url.endswith("/dashboard")
+    sup.wait_for_selector("body[data-charts-ready='1']")  # Chart.js drew every chart
+    assert sup.locator("#team-avg").inner_text() != "—"
+    _shot(sup, "01-dashboard")
+
+    sup.goto("/calls")
+    sup.get_by_label("客服", exact=True).select_option("A1005")
+    sup.get_by_role("button", name="筛选").click()
+    assert "共 8 通" in sup.locator("#total").inner_text()
+    _shot(sup, "02-call-list")
+
+    # the call with a real recording: play, seek from a transcript line and by keyboard
+    sup.goto("/calls/pub-003")
+    player = sup.locator("#player")
+    sup.wait_for_function("document.getElementById('player').readyState >= 1")
+    assert sup.evaluate("document.getElementById('player').duration") > 30
+    line = sup.locator("li.line").nth(3)
+    target = float(line.get_attribute("data-seek"))
+    line.click()
+    sup.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {target})"
+                          " < 1.5")
+    sup.wait_for_function("!document.getElementById('player').paused")
+    other = sup.locator("li.line").nth(6)
+    target2 = float(other.get_attribute("data-seek"))
+    other.focus()
+    sup.keyboard.press("Enter")
+    sup.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - "
+                          f"{target2}) < 1.5")
+    player.evaluate("p => p.pause()")
+    # a finding's evidence button seeks to the words behind it
+    ev = sup.locator("article.finding button.seek").first
+    ev_t = float(ev.get_attribute("data-seek"))
+    ev.click()
+    sup.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {ev_t})"
+                          " < 1.5")
+    player.evaluate("p => p.pause()")
+    # uphold the first finding
+    card = sup.locator("article.finding").first
+    card.locator("textarea").fill("录音中确实没有确认客户是否明白")
+    card.get_by_role("button", name="维持（确认不合格）").click()
+    sup.wait_for_selector("#flash:not([hidden])")
+    assert "已维持" in sup.locator("#flash").inner_text()
+    assert sup.locator("article.finding").first.locator(".badge.state").inner_text() == "已维持"
+    _shot(sup, "03-call-page")
+
+    # upholding a red line makes the agent's month C (A1005: average ≈ 87 → B)
+    sup.goto("/calls/pub-020")
+    assert sup.locator("#month-grade").inner_text() == "B"
+    red = sup.locator("article.finding.redline").first
+    red.get_by_role("button", name="维持（确认不合格）").click()
+    sup.wait_for_selector("#flash:not([hidden])")
+    assert sup.locator("#month-grade").inner_text() == "C"
+    sup.goto("/assessments?month=2026-11")
+    row = sup.locator("tr[data-agent='A1005']")
+    assert row.locator(".grade").inner_text() == "C"
+    assert "已确认" in row.inner_text()
+    _shot(sup, "04-assessment")
+    sup.goto("/review")
+    _shot(sup, "05-review-queue")
+
+    # the agent: only their own calls; appeal a finding
+    agent, agent_errors = _page(browser, live_server)
+    _login(agent, "a5")
+    assert agent.url.endswith("/me")
+    _shot(agent, "06-my-qa")
+    agent.goto("/calls")
+    assert "共 8 通" in agent.locator("#total").inner_text()
+    ids = agent.locator("table.grid td:nth-child(2) .muted").all_inner_texts()
+    assert ids and set(ids) == {"A1005"}
+    resp = agent.goto("/calls/pub-001")  # another agent's call
+    assert resp.status == 404 and "通话不存在或无权查看" in agent.content()
+    agent.goto("/calls/pub-040")
+    form = agent.locator("form.appeal-form").first
+    fid = form.get_attribute("data-appeal")
+    form.locator("textarea").fill("客户要求转物业公司，我已给出工程部电话，不属于推诿")
+    form.get_by_role("button", name="提交申诉").click()
+    agent.wait_for_selector("#flash:not([hidden])")
+    assert "申诉已提交" in agent.locator("#flash").inner_text()
+    assert "待处理" in agent.locator(f"#finding-{fid}").inner_text()
+
+    # the supervisor rejects the appeal (final)
+    sup.goto("/appeals")
+    appeal = sup.locator("article.appeal").first
+    assert "不属于推诿" in appeal.inner_text()
+    appeal.locator("textarea").fill("录音中客服说“这不归我们管”，未给出具体号码，维持")
+    _shot(sup, "07-appeals")
+    appeal.get_by_role("button", name="驳回（维持该项）").click()
+    sup.wait_for_selector("#flash:not([hidden])")
+    assert "已驳回" in sup.locator("#flash").inner_text()
+    sup.goto("/appeals?state=rejected")
+    assert "已驳回" in sup.locator("article.appeal").first.inner_text()
+    agent.goto("/appeals")
+    assert "已驳回" in agent.locator("article.appeal").first.inner_text()
+    assert not sup_errors and not agent_errors, sup_errors + agent_errors
+
+
+def test_keyboard_and_labels(browser, live_server):
+    """Every form control has a label, and the skip link is the first stop of the tab order."""
+    page, errors = _page(browser, live_server)
+    _login(page, "sup")
+    for path in ("/calls", "/calls/pub-020", "/assessments"):
+        page.goto(path)
+        unlabelled = page.evaluate("""() => [...document.querySelectorAll(
+            'input:not([type=hidden]), select, textarea')].filter(e =>
+            !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name)""")
+        assert unlabelled == [], (path, unlabelled)
+    page.goto("/calls")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "跳到正文"
+    assert not errors, errors
+
+
+def test_export_shows_progress_and_downloads(browser, live_server):
+    page, errors = _page(browser, live_server)
+    _login(page, "sup")
+    page.goto("/assessments?month=2026-11")
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="导出 Excel").click()
+    assert dl.value.suggested_filename == "月度考核-2026-11.xlsx"
+    path = dl.value.path()
+    assert path and os.path.getsize(path) > 1000
+    page.wait_for_function("document.getElementById('export-status').textContent"
+                           ".includes('已导出')")
+    assert not errors, errors
