@@ -33,9 +33,21 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 _PUNCT_SPLIT = re.compile(r"[，,。．.！!？?；;、\s]+")
 
 
+_TOKEN_CACHE: dict[str, list[str]] = {}
+
+
 def tokenize(text: str) -> list[str]:
-    """jieba words of ``text`` without whitespace and punctuation (module level: persistable)."""
-    return [w for w in jieba.lcut(text) if w.strip() and not _PUNCT_SPLIT.fullmatch(w)]
+    """jieba words of ``text`` without whitespace and punctuation (module level: persistable).
+
+    Results are memoised (training tokenizes the same corpus once per fold).
+    """
+    hit = _TOKEN_CACHE.get(text)
+    if hit is None:
+        if len(_TOKEN_CACHE) > 20000:
+            _TOKEN_CACHE.clear()
+        hit = _TOKEN_CACHE[text] = [w for w in jieba.lcut(text)
+                                    if w.strip() and not _PUNCT_SPLIT.fullmatch(w)]
+    return list(hit)
 
 
 def customer_turns(transcript: Transcript) -> list[str]:
@@ -103,12 +115,25 @@ def _repetition(text: str) -> tuple[int, float]:
     return repeats, rep / len(grams)
 
 
+# What the caller wants (call type): intent markers, counted once each.
+INTENT = {
+    "complain": ["投诉", "反映", "不满", "说法", "态度", "没人管", "不管", "不解决", "每次都", "怎么回事",
+                 "赔偿", "损失", "负责", "不合理", "还没解决", "糊弄", "不如", "以前"],
+    "repair": ["报修", "报个修", "维修", "修一下", "来修", "修修", "师傅", "派人", "派个", "上门",
+               "来看看", "坏了", "不亮", "漏水", "堵", "修好"],
+    "ask": ["请问", "咨询", "问一下", "问问", "想了解", "怎么办", "怎么交", "多少钱", "怎么收费", "需要什么",
+            "要带", "几点", "在哪", "能不能", "是不是", "可以吗", "吗？", "手续", "还有吗"],
+    "suggest": ["建议", "提个", "意见", "增设", "增加", "加装", "考虑", "采纳", "就更好了", "想法"],
+    "elsewhere": ["燃气", "天然气", "宽带", "网络", "快递", "电费", "供电", "打错", "运营商", "有线电视",
+                  "派出所", "报警", "自来水公司", "厂家", "表扬", "感谢一下", "教育局", "广电"],
+}
+
 #: The cue features, in the order of the model's columns.
 CUE_NAMES: tuple[str, ...] = (
     "anger", "swear", "threat", "rhetoric", "repeat_clauses", "repeat_gram_share", "specifics",
     "times", "stress", "self", "compare", "wish", "polite", "question_rate", "exclaim_rate",
-    "log_chars", "n_turns", "mean_clause_len",
-)
+    "mean_clause_len",
+) + tuple(f"intent_{k}" for k in INTENT)
 
 
 def cue_features(transcript: Transcript) -> dict[str, float]:
@@ -137,9 +162,8 @@ def cue_features(transcript: Transcript) -> dict[str, float]:
         "polite": float(_count(text, POLITE)[0]),
         "question_rate": (text.count("？") + text.count("?")) / len(clauses),
         "exclaim_rate": (text.count("！") + text.count("!")) / len(clauses),
-        "log_chars": math.log1p(n_han),
-        "n_turns": float(len(turns)),
         "mean_clause_len": n_han / len(clauses),
+        **{f"intent_{k}": float(sum(1 for w in ws if w in text)) for k, ws in INTENT.items()},
     }
 
 

@@ -172,14 +172,15 @@ def voice_rows(text_logp: np.ndarray, transcripts: Iterable[Transcript]) -> np.n
 def build_text_pipeline(seed: int = SEED, C: float = 4.0) -> Pipeline:
     feats = ColumnTransformer([
         ("words", TfidfVectorizer(tokenizer=F.tokenize, token_pattern=None, lowercase=False,
-                                  ngram_range=(1, 2), min_df=2, sublinear_tf=True), 0),
-        ("chars", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2,
+                                  ngram_range=(1, 2), min_df=2, max_features=12000,
                                   sublinear_tf=True), 0),
+        ("chars", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2,
+                                  max_features=12000, sublinear_tf=True), 0),
         ("cues", StandardScaler(), list(range(1, 1 + N_CUES))),
     ])
     lr = LogisticRegression(C=C, max_iter=3000, class_weight="balanced", random_state=seed)
     return Pipeline([("features", feats),
-                     ("clf", CalibratedClassifierCV(lr, cv=3, method="sigmoid"))])
+                     ("clf", CalibratedClassifierCV(lr, cv=3, method="sigmoid", ensemble=False))])
 
 
 def build_voice_pipeline(seed: int = SEED, C: float = 0.5) -> Pipeline:
@@ -192,13 +193,19 @@ def build_voice_pipeline(seed: int = SEED, C: float = 0.5) -> Pipeline:
     ])
     lr = LogisticRegression(C=C, max_iter=3000, class_weight="balanced", random_state=seed)
     return Pipeline([("features", feats),
-                     ("clf", CalibratedClassifierCV(lr, cv=3, method="sigmoid"))])
+                     ("clf", CalibratedClassifierCV(lr, cv=3, method="sigmoid", ensemble=False))])
 
 
 def _fit(pipe: Pipeline, X: np.ndarray, y: list[str], w: np.ndarray) -> Pipeline:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
-        return pipe.fit(X, y, clf__sample_weight=w)
+        pipe.fit(X, y, clf__sample_weight=w)
+    for _, step, _ in getattr(pipe.named_steps["features"], "transformers_", []):
+        if hasattr(step, "stop_words_"):  # introspection only; large with max_features
+            delattr(step, "stop_words_")
+        if hasattr(step, "vocabulary_"):  # plain ints: skops stores numpy scalars one file each
+            step.vocabulary_ = {k: int(v) for k, v in step.vocabulary_.items()}
+    return pipe
 
 
 def _logp(proba: np.ndarray) -> np.ndarray:
@@ -231,10 +238,15 @@ class HotlineClassifier:
         pc = _align(self.call_type_model.predict_proba(X), self.call_type_model.classes_, CALL_TYPES)
         pt = _align(self.complaint_text_model.predict_proba(X), self.complaint_text_model.classes_,
                     COMPLAINT_TYPES)
+        pt_raw = pt
         voiced = [self.complaint_voice_model is not None and F.has_voice(t) for t in transcripts]
+        temp = float(self.metadata.get("text_only_temperature", 1.0))
+        if temp != 1.0:  # words alone: confidence as measured on held-out rendered calls
+            q = np.exp(_logp(pt) / temp)
+            pt = q / q.sum(axis=1, keepdims=True)
         idx = [i for i, v in enumerate(voiced) if v]
         if idx:
-            Xv = voice_rows(_logp(pt[idx]), [transcripts[i] for i in idx])
+            Xv = voice_rows(_logp(pt_raw[idx]), [transcripts[i] for i in idx])
             pv = _align(self.complaint_voice_model.predict_proba(Xv),
                         self.complaint_voice_model.classes_, COMPLAINT_TYPES)
             pt = pt.copy()
@@ -282,7 +294,19 @@ def data_hash(examples: list[Example], voice: list[Example]) -> str:
     return h.hexdigest()
 
 
-def train(extra_examples: Iterable[dict | Example] | None = None, *, corpus: list[Example] | None = None,
+def train(extra_examples: Iterable[dict | Example] | None = None, **kwargs: Any) -> HotlineClassifier:
+    """Train the classifier (see :func:`_train` for the arguments).
+
+    BLAS is held to one thread: the fits are small and sparse, and on a shared machine
+    oversubscribed BLAS threads made them several times slower.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _train(extra_examples, **kwargs)
+
+
+def _train(extra_examples: Iterable[dict | Example] | None = None, *, corpus: list[Example] | None = None,
           voice_calls: list[Example] | None = None, seed: int = SEED,
           cross_validate: bool = True) -> HotlineClassifier:
     """Train the three pipelines on the corpus, the rendered voice calls and ``extra_examples``.
@@ -364,7 +388,26 @@ def train(extra_examples: Iterable[dict | Example] | None = None, *, corpus: lis
             meta["cv"]["voice_calls_text_only_macro_f1"] = round(float(f1_score(yv, pt_only, average="macro")), 4)
             meta["cv"]["voice_calls_text_voice_macro_f1"] = round(float(f1_score(yv, list(pv), average="macro")), 4)
         voice_model = _fit(build_voice_pipeline(seed), Xv, yv, wv)
+        meta["text_only_temperature"] = fit_temperature(v_logp, yv)
     return HotlineClassifier(call_model, text_model, voice_model, meta)
+
+
+def fit_temperature(logp: np.ndarray, y: list[str]) -> float:
+    """The temperature that best calibrates held-out text log-probabilities (grid, NLL).
+
+    The text model is calibrated on corpus folds, where words are unusually clear; the
+    rendered calls (held out from the text model) include calls whose words alone are
+    ambiguous, so their temperature gives text-only input an honest, lower confidence.
+    """
+    yi = np.array([COMPLAINT_TYPES.index(v) for v in y])
+    best, best_t = math.inf, 1.0
+    for t in np.round(np.arange(1.0, 6.01, 0.25), 2):
+        z = logp / t
+        z = z - z.max(axis=1, keepdims=True)
+        nll = float(-np.mean(z[np.arange(len(yi)), yi] - np.log(np.exp(z).sum(axis=1))))
+        if nll < best - 1e-9:
+            best, best_t = nll, float(t)
+    return best_t
 
 
 # ------------------------------------------------------------------------------ persistence

@@ -29,7 +29,7 @@ SEED = 20261102
 # Sizes per label (targets of the issue: >= 300 per complaint type, >= 150 per call type).
 COUNTS = {
     ("complaint", "resolve"): 340, ("complaint", "vent"): 340, ("complaint", "expectation"): 330,
-    ("repair", None): 260, ("inquiry", None): 230, ("suggestion", None): 200, ("other", None): 200,
+    ("repair", None): 400, ("inquiry", None): 230, ("suggestion", None): 200, ("other", None): 200,
 }
 
 # ----------------------------------------------------------------------------- building blocks
@@ -149,6 +149,7 @@ def fill(r: random.Random, s: str, sc: dict) -> str:
         "{date2}": date_phrase(r), "{amount}": amount_phrase(r), "{times}": times_phrase(r),
         "{estate}": r.choice(ESTATES), "{other}": r.choice(ESTATES), "{fix}": sc["fix"],
         "{years}": r.choice(["五年", "快十年", "七八年", "三年多", "十几年", "两年"]),
+        "{conseq}": r.choice(CONSEQ),
         "{days}": r.choice(["三天", "一个礼拜", "半个月", "两天", "四五天", "十来天"]),
     }
     for k, v in rep.items():
@@ -294,7 +295,16 @@ EXP_END = [
 ]
 
 # ----------------------------------------------------------------------------- repair
+CONSEQ = ["晚饭都没法做了。", "大家都下不去楼。", "我差点摔一跤。", "洗澡都洗不了。", "地上全是水。",
+          "孩子晚上都不敢出门。", "一晚上没睡好。", "放了好几分钟还是这样。", "我老婆一个人都不敢下来。",
+          "衣服都没法洗。", "屋里一股味儿。", "老人上下楼不方便。"]
 REP_OPEN = [
+    "你好，我家{thing}{fault}，{conseq}",
+    "喂，你好，我是{place}的，{thing}{fault}，{conseq}",
+    "你好，我们这边{thing}{fault}，现在{fault2}。",
+    "你好，{thing}{fault}了，{conseq}我是{place}。",
+    "喂你好，是物业吧？{thing}{fault}，{conseq}",
+    "你好，我这儿{thing}{fault}，你们看看吧。",
     "你好，我要报修，{thing}{fault}，麻烦派个师傅来看一下。",
     "喂你好，我家{thing}{fault}，能不能找人来修一下？",
     "你好，我是{place}的，{thing}{fault}，你们什么时候能来人？",
@@ -307,7 +317,10 @@ REP_OPEN = [
     "你好，想报个维修，{thing}{fault}，下午家里有人。",
     "你好，那个{thing}{fault}，上次报的修还没人来，再催一下。",
 ]
-REP_MID = [
+REP_MID = ["可以可以，越快越好。", "我一直在家。", "就厨房，卫生间没事。", "都这样，哪儿都一样。",
+           "没有人被困，就是门一直开开关关的。", "行，那你们快点。", "就在电梯口那边，你们来了就看到了。",
+           "下午都行，我在家等着。", "对，就是那个位置。", "应该是管子的问题吧，我也不懂。","三楼到六楼都是黑的，我家老人差点踩空。", "明天上午一定要修好啊，太不方便了。",
+           "上次修过一回，这次又不行了，再来看看吧。", "是二单元，你们过来就看到了。", "水一直滴，我拿盆接着呢。",
     "从{date}开始的，一开始还好，现在越来越严重了。",
     "家里有人，你们随时可以来。",
     "我下午三点以后在家，师傅来之前给我打个电话。",
@@ -349,7 +362,8 @@ INQ_TOPICS = [
 INQ_OPEN = ["你好，我想咨询一下，", "你好，问一下啊，", "喂你好，我想了解一下，", "你好，打扰一下，",
             "你好，我是{place}的业主，想问个事，", "你好，我是新搬来的，", "你好，我想问问，",
             "喂，物业是吧，我咨询个事，"]
-INQ_MID = ["我不太清楚流程，麻烦你跟我说一下。", "需要我本人去吗，还是家里人去也行？",
+INQ_MID = ["我这个情况能不能通融一下？", "能不能把滞纳金免了？我那段时间住院了。", "那是不是要排队？要排多久？",
+           "那我先登记一下吧。", "怎么突然就这样了，是整个小区都这样吗？", "那临时的怎么收费？","我不太清楚流程，麻烦你跟我说一下。", "需要我本人去吗，还是家里人去也行？",
            "那要带什么材料？身份证还是房产证？", "在哪里办？物业办公室在几号楼？",
            "那大概要多长时间？", "这个可以在网上办吗？", "要提前预约吗？", "费用怎么交？",
            "我记一下啊，你再说一遍。", "那周末能办吗？我平时上班。"]
@@ -369,7 +383,8 @@ SUG_OPEN = ["你好，我有个建议想跟你们提一下，能不能{topic}？
             "喂你好，我们几个邻居商量了一下，想建议你们{topic}。",
             "你好，我觉得咱们小区挺好的，就是有个想法，要是能{topic}就更好了。",
             "你好，我提个建议哈，{topic}，大家肯定都欢迎。"]
-SUG_MID = ["现在大家都是这么做的，挺方便的。", "费用的话，如果需要业主分摊，我们也愿意出一点。",
+SUG_MID = ["上个月我就丢了一个快递，好几百块的东西。", "我看隔壁小区都装了，我们能不能也弄一个？",
+           "那大概什么时候能有个信儿？", "现在晚上这块特别乱，有了这个会好很多。","现在大家都是这么做的，挺方便的。", "费用的话，如果需要业主分摊，我们也愿意出一点。",
            "我看别的小区有，用起来挺方便的。", "这样大家都省事，也安全一些。",
            "我家老人孩子都用得上。", "这个也不急，你们可以先统计一下大家的意见。",
            "可以先在一两个单元试试看。", "我觉得花不了多少钱，但是效果会很好。",
@@ -468,12 +483,48 @@ def add_fillers(r: random.Random, text: str) -> str:
     return "".join((r.choice(FILLERS) + "，" if r.random() < 0.25 else "") + p for p in parts if p)
 
 
+# ----------------------------------------------------------------------------- shared narrative
+# Every kind of caller explains their situation, gives places and numbers, asks follow-up
+# questions and answers the agent's questions: these must not by themselves mean "complaint".
+CONTEXT = [
+    "我是{place}的。", "我家老人前天还差点摔了一跤。", "我家孩子还小，天天在家。", "我上班早出晚归的。",
+    "家里刚装修完没多久。", "我们单元住的老人比较多。", "我这两天在家休息。", "我家是{place}，九十多平。",
+    "我平时不怎么在家。", "我刚搬过来不到一个月。", "我们家两口子都上班。", "我妈一个人在家住。",
+    "从{date}开始就这样了。", "已经{days}了。", "三楼到六楼都是这样。", "楼上楼下好几家都一样。",
+    "我没看到通知啊。", "我也是听邻居说的。", "上个月我就碰到一回。", "晚上回来黑乎乎的，挺不方便。",
+]
+FOLLOW = [
+    "那大概什么时候能有个信儿？", "那要多久？", "好，我等你们电话。", "没了。", "再见。", "嗯。",
+    "好的。", "对，就这个号。", "那行吧。", "那你们记一下。", "大概几点能来？", "行，那就这样。",
+    "那还好。", "那我先等等看。", "哦，这样啊。", "那麻烦你了。", "知道了知道了。", "我是说的{place}。",
+]
+MILD = ["太麻烦了。", "真是的。", "挺着急的。", "一定要弄好啊。", "你们快点啊。", "这也太不方便了。"]
+
+
+def sprinkle(r: random.Random, turns: list[str], sc: dict, call_type: str) -> list[str]:
+    """Add shared context, follow-ups and (for repairs) mild impatience at random."""
+    turns = list(turns)
+    if r.random() < 0.55:
+        ctx = "".join(fill(r, c, sc) for c in r.sample(CONTEXT, k=r.randint(1, 2)))
+        turns[0] = turns[0] + ctx if r.random() < 0.7 else ctx + turns[0]
+    for _ in range(r.choice([0, 0, 1, 2, 3])):
+        turns.insert(r.randint(1, len(turns)), fill(r, r.choice(FOLLOW), sc))
+    if call_type in ("repair", "inquiry") and r.random() < 0.3:
+        turns.insert(r.randint(1, len(turns)), r.choice(MILD))
+    return turns
+
+
 # ----------------------------------------------------------------------------- composition
 def pick_mid(r: random.Random, pool: list[str], lo: int, hi: int) -> list[str]:
     return r.sample(pool, k=r.randint(lo, hi))
 
 
 def compose(r: random.Random, call_type: str, ctype: str | None) -> tuple[str, list[str]]:
+    scenario, turns = _compose(r, call_type, ctype)
+    return scenario, sprinkle(r, turns, SCEN["light"], call_type)
+
+
+def _compose(r: random.Random, call_type: str, ctype: str | None) -> tuple[str, list[str]]:
     if call_type == "complaint":
         key = r.choice(SCEN_KEYS)
         sc = SCEN[key]

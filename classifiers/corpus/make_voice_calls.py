@@ -132,11 +132,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--synth-python", default="/work/synth-venv/bin/python")
     ap.add_argument("--audio", type=Path, default=Path("/tmp/voice-calls"))
-    ap.add_argument("--skip-render", action="store_true")
+    ap.add_argument("--skip-render", action="store_true", help="only measure already rendered audio")
+    ap.add_argument("--rebuild-scripts", action="store_true",
+                    help="draw new scripts from corpus.jsonl (changes the voice training set)")
     args = ap.parse_args(argv)
-    scripts = build_all()
     script_path = HERE / "voice_scripts.json"
-    script_path.write_text(json.dumps(scripts, ensure_ascii=False, indent=0), "utf-8")
+    if args.rebuild_scripts or not script_path.exists():
+        scripts = build_all()
+        script_path.write_text(json.dumps(scripts, ensure_ascii=False, indent=0), "utf-8")
+    else:  # the scripts that were rendered are the record: never silently re-draw them
+        scripts = json.loads(script_path.read_text("utf-8"))
     if not args.skip_render:
         subprocess.run([args.synth_python, str(SYNTH), str(script_path), "--out", str(args.audio),
                         "--formats", "stereo"], check=True)
