@@ -55,6 +55,20 @@
       });
     });
   }
+  /* a call still being analysed: poll its status and reload when the result is there */
+  var poll = document.getElementById("analysis-progress");
+  if (poll) {
+    var tick = function () {
+      fetch("/api/v1/calls/" + encodeURIComponent(poll.dataset.poll), {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (c) {
+          if (c && c.status !== "queued" && c.status !== "processing") location.reload();
+          else setTimeout(tick, 3000);
+        })
+        .catch(function () { setTimeout(tick, 10000); });
+    };
+    setTimeout(tick, 3000);
+  }
   if (location.hash) {
     var target = document.querySelector(location.hash);
     if (target) target.classList.add("focus");
