@@ -182,3 +182,27 @@ def test_export_shows_progress_and_downloads(browser, live_server):
     page.wait_for_function("document.getElementById('export-status').textContent"
                            ".includes('已导出')")
     assert not errors, errors
+
+
+def test_upload_shows_progress_and_links_the_new_call(browser, live_server):
+    page, errors = _page(browser, live_server)
+    _login(page, "sup")
+    page.goto("/calls")
+    page.get_by_label("录音文件或转写 JSON").set_input_files(
+        str(REPO / "tests" / "data" / "calls" / "pub-001.stereo.mp3"))
+    page.get_by_label("客服工号").fill("A1001")
+    page.get_by_role("button", name="上传并分析").click()
+    link = page.locator("#upload-result a")
+    link.wait_for()
+    assert "排队" in page.locator("#upload-result").inner_text()
+    link.click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#analysis-progress").is_visible()  # queued: progress until analysed
+    # a second upload of the same file is recognised
+    page.goto("/calls")
+    page.get_by_label("录音文件或转写 JSON").set_input_files(
+        str(REPO / "tests" / "data" / "calls" / "pub-001.stereo.mp3"))
+    page.get_by_role("button", name="上传并分析").click()
+    page.wait_for_function("document.getElementById('upload-result').textContent"
+                           ".includes('重复')")
+    assert not errors, errors

@@ -126,3 +126,14 @@ def test_logout_needs_csrf(sup):
 def test_account_page(sup):
     r = sup.get("/account")
     assert r.status_code == 200 and "修改密码" in r.text and 'data-password="1"' in r.text
+
+
+def test_call_in_progress_shows_progress(ui_app, sup):
+    from models import Call
+    db = ui_app.state.sessions()
+    db.get(Call, "pub-010").status = "processing"
+    db.commit()
+    db.close()
+    r = sup.get("/calls/pub-010")
+    assert 'id="analysis-progress"' in r.text and "分析中" in r.text
+    assert "本通话所有适用规则均合格" not in r.text
