@@ -8,7 +8,7 @@ in ``../shared/data/calls`` (voice on). Prints the cross-validated corpus scores
 model's metadata beside them, and the classification time per call.
 
 Usage:
-  .venv/bin/python bench/classify.py [--transcribe] [--limit N]
+  .venv/bin/python bench/classify.py [--transcribe [--only-complaints] [--limit N]]
 """
 from __future__ import annotations
 
@@ -54,6 +54,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--transcribe", action="store_true", help="also run our ASR on the stereo MP3s")
     ap.add_argument("--limit", type=int, default=0, help="at most N recordings with --transcribe")
+    ap.add_argument("--only-complaints", action="store_true",
+                    help="with --transcribe: only the complaint calls (complaint-type F1; saves time)")
     args = ap.parse_args()
     from classifiers.model import load_default
     from transcribe.records import Transcript
@@ -76,6 +78,9 @@ def main() -> int:
 
         tr = Transcriber()
         paths = sorted(SHARED_CALLS.glob("*.stereo.mp3"))
+        if args.only_complaints:
+            paths = [p for p in paths if json.loads((SHARED_CALLS / f"{p.name.split('.')[0]}.truth.json")
+                                                    .read_text("utf-8"))["labels"]["call_type"] == "complaint"]
         if args.limit:
             paths = paths[: args.limit]
         ts, labs = [], []

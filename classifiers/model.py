@@ -178,7 +178,7 @@ def build_text_pipeline(seed: int = SEED, C: float = 4.0) -> Pipeline:
                                   max_features=12000, sublinear_tf=True), 0),
         ("cues", StandardScaler(), list(range(1, 1 + N_CUES))),
     ])
-    lr = LogisticRegression(C=C, max_iter=3000, class_weight="balanced", random_state=seed)
+    lr = LogisticRegression(C=C, max_iter=3000, random_state=seed)
     return Pipeline([("features", feats),
                      ("clf", CalibratedClassifierCV(lr, cv=3, method="sigmoid", ensemble=False))])
 
@@ -191,12 +191,20 @@ def build_voice_pipeline(seed: int = SEED, C: float = 0.5) -> Pipeline:
                             ("scale", StandardScaler())]),
          list(range(n_text, n_text + N_VOICE))),
     ])
-    lr = LogisticRegression(C=C, max_iter=3000, class_weight="balanced", random_state=seed)
+    lr = LogisticRegression(C=C, max_iter=3000, random_state=seed)
     return Pipeline([("features", feats),
                      ("clf", CalibratedClassifierCV(lr, cv=3, method="sigmoid", ensemble=False))])
 
 
 def _fit(pipe: Pipeline, X: np.ndarray, y: list[str], w: np.ndarray) -> Pipeline:
+    """Fit with per-example weights times balanced class weights.
+
+    The corpus's class proportions are a choice of its author, not the hotline's: balancing
+    both the regression and its probability calibration gives every class the same prior.
+    """
+    labels, counts = np.unique(np.asarray(y, dtype=object), return_counts=True)
+    cw = {lab: len(y) / (len(labels) * c) for lab, c in zip(labels, counts)}
+    w = np.asarray(w, dtype=float) * np.array([cw[v] for v in y])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
         pipe.fit(X, y, clf__sample_weight=w)
