@@ -77,3 +77,18 @@ def test_address_and_names() -> None:
     assert [s.value for s in numbers.surnames("何女士，您好")] == ["何"]
     assert numbers.cn_to_int("一百二十六") == 126 and numbers.cn_to_int("二十一") == 21
     assert [d.value for d in numbers.dates("明天上午十点")] == ["明天"]
+
+
+def test_finding_confidence_reflects_exact_vs_sound_alike() -> None:
+    from qa.engine import analyze
+    from qa.records import Transcript
+
+    def gr02(text: str):
+        t = Transcript(utterances=[Utterance("agent", 0.5, 4.0, text)], call_id="c")
+        return analyze(t, classifier=False).finding("GR02")
+
+    exact = gr02("您好，阳光物业服务中心，请问有什么可以帮您？")
+    sound = gr02("拧好，阳光物业服务中兴，请问有什么可以帮您？")
+    assert exact.status == sound.status == "pass"
+    assert sound.confidence < exact.confidence
+    assert [e.text for e in sound.evidence] == ["拧好", "服务中兴"]
