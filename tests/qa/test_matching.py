@@ -87,8 +87,8 @@ def test_finding_confidence_reflects_exact_vs_sound_alike() -> None:
         t = Transcript(utterances=[Utterance("agent", 0.5, 4.0, text)], call_id="c")
         return analyze(t, classifier=False).finding("GR02")
 
-    exact = gr02("您好，阳光物业服务中心，请问有什么可以帮您？")
-    sound = gr02("拧好，阳光物业服务中兴，请问有什么可以帮您？")
+    exact = gr02("您好，阳光服务中心，请问有什么可以帮您？")
+    sound = gr02("拧好，阳光服务中兴，请问有什么可以帮您？")
     assert exact.status == sound.status == "pass"
     assert sound.confidence < exact.confidence
     assert [e.text for e in sound.evidence] == ["拧好", "服务中兴"]
