@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import PASSWORD, REPO
+from .conftest import PASSWORD, REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO / "artifacts" / "screenshots"
@@ -130,7 +130,7 @@ def test_supervisor_and_agent_flows(browser, live_server):
     resp = agent.goto("/calls/pub-001")  # another agent's call
     assert resp.status == 404 and "通话不存在或无权查看" in agent.content()
     agent.goto("/calls/pub-040")
-    form = agent.locator("form.appeal-form").first
+    form = agent.locator("article.finding.redline form.appeal-form").first  # the PO04
     fid = form.get_attribute("data-appeal")
     form.locator("textarea").fill("客户要求转物业公司，我已给出工程部电话，不属于推诿")
     form.get_by_role("button", name="提交申诉").click()

@@ -8,7 +8,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.ui.conftest import web_login
+from .conftest import web_login
 
 
 @pytest.fixture()
