@@ -282,14 +282,19 @@ class NoPrivacyLeak(Rule):
                     continue
                 conf = scale_confidence(0.9, asr_confidence(u, p.begin, p.end))
                 leaks.append((Evidence.from_utterance(u, u.text[p.begin:p.end]), conf, "电话号码"))
-            if own_names:
+            # Name + room of someone else. A read-back of the caller's own details (the
+            # utterance also repeats the caller's number) is not a leak, however garbled.
+            reads_back = any(_same_number(p.value, o) for p in numbers.phone_numbers(u.text)
+                             for o in own_phones)
+            if own_names and not reads_back:
                 names = [s for s in numbers.surnames(u.text) if s.value not in own_names]
                 rooms = [a for a in numbers.address_parts(u.text)
                          if a.kind == "room" and a.value not in own_rooms]
                 if names and rooms:
                     b = min(names[0].begin, rooms[0].begin)
                     e = max(names[0].end, rooms[0].end)
-                    leaks.append((Evidence.from_utterance(u, u.text[b:e]), 0.75, "姓名和房号"))
+                    conf = scale_confidence(0.75, asr_confidence(u, b, e))
+                    leaks.append((Evidence.from_utterance(u, u.text[b:e]), conf, "姓名和房号"))
         if not leaks:
             return self.passed(ctx.absence_confidence(ctx.agent, 0.9))
         kinds = "、".join(dict.fromkeys(k for _, _, k in leaks))
