@@ -45,6 +45,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from models import (Agent, Call, Classification, Finding, Job, JobAttempt, Score, Utterance,
                     make_engine, session_scope)
+from qa.assessment_store import recompute_for_call
 from qa.ingest import parse_started_at, place_in_store, quarantine_file
 from qa.settings import Settings, get_settings
 
@@ -274,9 +275,18 @@ def report_timings(report: Any) -> dict[str, float]:
     return found
 
 
-def store_report(s, call: Call, report: Any, timings: dict[str, float]) -> None:
+def store_report(s, call: Call, report: Any, timings: dict[str, float], *,
+                 keep_reviews: bool = False, settings: Settings | None = None) -> None:
     """Write a :class:`qa.records.Report` into ``call`` and its child rows (session ``s``),
-    replacing the results of any earlier analysis. Reviews of earlier findings go with them."""
+    replacing the results of any earlier analysis, then recompute the agent's month
+    (:func:`qa.assessment_store.recompute_for_call`; a closed month stays frozen).
+
+    By default reviews and appeals of earlier findings go with them (a fresh analysis).
+    ``keep_reviews=True`` (re-analysis): a finding whose rule status did not change keeps its
+    review state, reviews and appeals (its machine fields are updated); only findings whose
+    status changed start over as ``pending``; the call's result date (appeal window) and
+    supervisors' type corrections are kept.
+    """
     d = _jsonable(report.to_dict())
     d["call_id"] = call.id
     tr = report.transcript
@@ -301,7 +311,17 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float]) -> None:
         call.duration = max(u.end for u in tr.utterances)
 
     s.execute(delete(Utterance).where(Utterance.call_id == call.id))
-    s.execute(delete(Finding).where(Finding.call_id == call.id))
+    kept: dict[str, Finding] = {}
+    if keep_reviews:
+        new_status = {f["code"]: f["status"] for f in d.get("rules", [])}
+        for old in s.scalars(select(Finding).where(Finding.call_id == call.id)):
+            if new_status.get(old.code) == old.status:
+                kept[old.code] = old
+            else:
+                s.delete(old)  # its reviews and appeals go with it (ORM cascade)
+        s.flush()
+    else:
+        s.execute(delete(Finding).where(Finding.call_id == call.id))
     s.execute(delete(Classification).where(Classification.call_id == call.id,
                                            Classification.kind == "model"))
     s.execute(update(Score).where(Score.call_id == call.id).values(current=False))
@@ -313,12 +333,16 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float]) -> None:
         known = {"code", "status", "confidence", "deduction", "needs_review", "message",
                  "evidence", "red_line"}
         red = bool(f.get("red_line", f["code"] in RED_LINE_CODES)) and f["status"] == "fail"
-        s.add(Finding(call_id=call.id, code=f["code"], status=f["status"],
-                      confidence=float(f.get("confidence", 1.0)),
+        values = dict(confidence=float(f.get("confidence", 1.0)),
                       deduction=float(f.get("deduction") or 0),
                       needs_review=bool(f.get("needs_review", False)), red_line=red,
                       message=f.get("message"), evidence=f.get("evidence") or [],
-                      extra={k: v for k, v in f.items() if k not in known} or None))
+                      extra={k: v for k, v in f.items() if k not in known} or None)
+        if f["code"] in kept:
+            for k, v in values.items():
+                setattr(kept[f["code"]], k, v)
+        else:
+            s.add(Finding(call_id=call.id, code=f["code"], status=f["status"], **values))
     extra = d
     if d.get("call_type"):
         s.add(Classification(
@@ -338,15 +362,21 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float]) -> None:
                 breakdown=extra.get("score_breakdown"), current=True, reason="analysis"))
     call.score = float(d["score"])
     call.red_line = bool(d["red_line"])
-    call.call_type = d.get("call_type")
-    call.call_type_confidence = extra.get("call_type_confidence")
-    call.complaint_type = d.get("complaint_type")
-    call.complaint_confidence = d.get("complaint_confidence")
+    corrected = keep_reviews and s.scalar(
+        select(func.count()).select_from(Classification).where(
+            Classification.call_id == call.id, Classification.kind == "correction"))
+    if not corrected:  # a supervisor's correction stands over the model's new guess
+        call.call_type = d.get("call_type")
+        call.call_type_confidence = extra.get("call_type_confidence")
+        call.complaint_type = d.get("complaint_type")
+        call.complaint_confidence = d.get("complaint_confidence")
     confidences = [float(f.get("confidence", 1.0)) for f in d.get("rules", [])]
     call.confidences = {"call_type": extra.get("call_type_confidence"),
                         "complaint": d.get("complaint_confidence"),
                         "findings_min": min(confidences) if confidences else None}
-    call.needs_review = any(f.get("needs_review") for f in d.get("rules", []))
+    # speaker separation of a mono call uncertain (report-level flag) or a fail to confirm
+    call.needs_review = bool(d.get("needs_review")) or any(
+        f.get("needs_review") for f in d.get("rules", []))
     for col in ("scenario", "estate", "follow_up_status"):
         if isinstance(extra.get(col), str):
             setattr(call, col, extra[col])
@@ -354,7 +384,12 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float]) -> None:
     call.timings = timings
     call.status = "done"
     call.error = None
-    call.processed_at = call.result_available_at = utcnow()
+    call.processed_at = utcnow()
+    if not keep_reviews or call.result_available_at is None:
+        call.result_available_at = call.processed_at
+    s.flush()
+    s.expire(call, ["findings"])  # the month is computed from the rows just written
+    recompute_for_call(s, call, settings)
 
 
 # --------------------------------------------------------------------------- one job
@@ -435,7 +470,7 @@ def process_job(engine: Engine, job_id: int, owner: str, settings: Settings | No
                     s.rollback()
                     return "lost"
                 call = s.get(Call, call_id)
-                store_report(s, call, report, dict(timings))
+                store_report(s, call, report, dict(timings), settings=settings)
                 s.flush()
                 timings["store"] = round(time.perf_counter() - t0, 3)
                 call.timings = dict(timings)
