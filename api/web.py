@@ -46,6 +46,7 @@ SPEAKERS = {"agent": "客服", "customer": "客户", "unknown": "未区分"}
 ROLES = {"admin": "管理员", "supervisor": "质检主管", "agent": "客服人员"}
 FOLLOW_UP = {"open": "待处理", "in_progress": "处理中", "resolved": "已解决"}
 QUEUE_REASONS = {"red_line": "禁止行为（红线）", "low_confidence": "低置信度",
+                 "speaker_uncertain": "说话人区分不确定",
                  "sample": "抽检（机器判为合格）"}
 
 

@@ -23,7 +23,8 @@ from qa.scoring import ScoringForm, load_form, score_findings
 
 log = logging.getLogger("hotline_qa.engine")
 
-__all__ = ["analyze", "build_rules", "default_classifier", "run_rules"]
+__all__ = ["analyze", "build_rules", "default_classifier", "run_rules",
+           "speaker_review_reasons"]
 
 _lock = threading.Lock()
 _default_classifier: Any = None
@@ -113,9 +114,17 @@ def analyze(transcript: Transcript | Mapping, *, classifier: CallClassifier | No
                 log.warning("classification failed for %s: %s", transcript.call_id, exc)
     ctx = RuleContext(transcript, classification, _matcher())
     findings = run_rules(ctx, rules)
-    s = score_findings(findings, scoring_form)
-    extra: dict[str, Any] = {"needs_review": bool(s.needs_review),
+    reasons = speaker_review_reasons(transcript)
+    hold = {r.code for r in rules if r.speaker_dependent} if reasons else set()
+    s = score_findings(findings, scoring_form, hold=hold)
+    extra: dict[str, Any] = {"needs_review": bool(s.needs_review or reasons),
                              "score_breakdown": s.breakdown}
+    if reasons:
+        # who said what is a guess: fails that depend on it deduct nothing until confirmed
+        extra["review_reasons"] = reasons
+        for f in findings:
+            if f.status == "fail" and f.code in hold:
+                f.extra.setdefault("review_reason", "speaker_uncertain")
     if classification is not None:
         extra["call_type_confidence"] = round(classification.call_type_confidence, 3)
         if classification.cues:
@@ -129,6 +138,27 @@ def analyze(transcript: Transcript | Mapping, *, classifier: CallClassifier | No
                                           else round(classification.complaint_confidence, 3)),
                     extra=extra)
     return report
+
+
+SPEAKER_UNCERTAIN = ("坐席/客户的区分不确定（单声道录音），涉及说话人的不合格项需人工确认 / "
+                     "speaker separation uncertain")
+
+
+def speaker_review_reasons(transcript: Transcript) -> list[str]:
+    """Why the transcript's speaker labels must be checked by a person (empty when they can be
+    trusted): the transcriber's ``diagnostics["needs_review"]`` for a mono call whose
+    separation or role assignment is uncertain, with its ``review_reasons`` (top level or under
+    ``speaker_separation``)."""
+    diag = transcript.diagnostics or {}
+    sep = diag.get("speaker_separation") if isinstance(diag.get("speaker_separation"),
+                                                       dict) else {}
+    if not (diag.get("needs_review") or sep.get("needs_review")):
+        return []
+    reasons: list[str] = []
+    for src in (diag.get("review_reasons"), sep.get("review_reasons")):
+        if isinstance(src, (list, tuple)):
+            reasons += [str(r) for r in src if str(r) not in reasons]
+    return reasons or [SPEAKER_UNCERTAIN]
 
 
 @lru_cache(maxsize=1)

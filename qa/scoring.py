@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Collection, Iterable, Mapping
 
 import yaml
 
@@ -148,12 +148,15 @@ class Score:
     breakdown: dict[str, float]
 
 
-def score_findings(findings: list[Finding], form: ScoringForm) -> Score:
+def score_findings(findings: list[Finding], form: ScoringForm,
+                   hold: Collection[str] = ()) -> Score:
     """Set each finding's ``deduction``/``needs_review`` and compute the call's score.
 
     A fail at or above the form's ``review_confidence`` deducts its weight; a fail under it
-    is ``needs_review`` and deducts nothing. ``red_line`` is true when a red-line code fails
-    with enough confidence to deduct.
+    is ``needs_review`` and deducts nothing. A fail of a code in ``hold`` (e.g. rules that
+    depend on who spoke, when the speaker separation is uncertain) is ``needs_review`` and
+    deducts nothing whatever its confidence, until a supervisor confirms it. ``red_line`` is
+    true when a red-line code fails with enough confidence to deduct.
     """
     total, red, review, breakdown = 0.0, False, [], {}
     for f in findings:
@@ -162,7 +165,7 @@ def score_findings(findings: list[Finding], form: ScoringForm) -> Score:
         if f.status != "fail":
             continue
         weight = form.weights.get(f.code, 0.0)
-        if f.confidence < form.review_confidence:
+        if f.confidence < form.review_confidence or f.code in hold:
             f.needs_review = True
             review.append(f.code)
             continue

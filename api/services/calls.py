@@ -232,7 +232,7 @@ def detail(db: Session, user: User, call_id: str, settings: Settings) -> dict[st
         effective_score=call.score, transcript=transcript, findings=findings,
         classifications=list(call.classifications), scores=list(call.scores),
         audio_url=f"/api/v1/calls/{call.id}/audio" if call.media_type == "audio" else None,
-        error=call.error)
+        error=call.error, review_reasons=list((call.report or {}).get("review_reasons") or []))
     return out
 
 
@@ -271,7 +271,9 @@ def _sampled(call_id: str, share: float) -> bool:
 def review_queue(db: Session, settings: Settings, *, limit: int = 50,
                  agent_id: str | None = None) -> list[dict[str, Any]]:
     """Calls awaiting a supervisor, in order: red-line fails pending review (newest first),
-    then low-confidence fails (lowest confidence first), then a stable random share
+    then low-confidence fails (lowest confidence first; ``speaker_uncertain`` when the call's
+    speaker separation is uncertain), then other calls with uncertain speaker separation that
+    nobody has looked at, then a stable random share
     (``settings.review_sample_share``) of calls the machine passed that nobody has looked at."""
     if not 1 <= limit <= 500:
         raise Invalid("limit 应在 1–500 之间 / limit must be 1-500")
@@ -300,8 +302,20 @@ def review_queue(db: Session, settings: Settings, *, limit: int = 50,
                          .order_by(Finding.confidence.asc(), Call.started_at.desc())
                          .limit(limit * 2))
         for f in low:
-            add(f.call, "low_confidence", [x.id for x in f.call.findings if x.status == "fail"
-                                           and x.review_state == "pending" and x.needs_review])
+            add(f.call, "speaker_uncertain" if speaker_uncertain(f.call) else "low_confidence",
+                [x.id for x in f.call.findings if x.status == "fail"
+                 and x.review_state == "pending" and x.needs_review])
+    if len(out) < limit:  # mono calls whose speakers are a guess, not yet looked at
+        unsure = (select(Call).where(
+            Call.status == "done", Call.needs_review.is_(True),
+            ~exists().where(Review.call_id == Call.id)).order_by(Call.started_at.desc()))
+        if agent_id:
+            unsure = unsure.where(Call.agent_id == agent_id)
+        for call in db.scalars(unsure.limit(limit * 2)):
+            if speaker_uncertain(call):
+                add(call, "speaker_uncertain", [x.id for x in call.findings
+                                                if x.status == "fail"
+                                                and x.review_state == "pending"])
     if len(out) < limit and settings.review_sample_share > 0:
         passed = (select(Call.id).where(
             Call.status == "done",
@@ -313,6 +327,12 @@ def review_queue(db: Session, settings: Settings, *, limit: int = 50,
         for cid in ids[: limit - len(out)]:
             add(db.get(Call, cid), "sample", [])
     return out
+
+
+def speaker_uncertain(call: Call) -> bool:
+    """Whether the call's speaker separation was uncertain (report ``review_reasons``, set by
+    :func:`qa.engine.analyze` for mono calls whose agent/customer labels are a guess)."""
+    return bool((call.report or {}).get("review_reasons"))
 
 
 def agent_exists(db: Session, agent_id: str) -> bool:

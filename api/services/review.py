@@ -42,8 +42,9 @@ def rescore(db: Session, call: Call, settings: Settings, reason: str) -> float |
     new = o.effective_score(g)
     call.red_line = any(f.status == "fail" and not f.overturned
                         and (f.code in g.red_line_codes) for f in o.findings)
-    call.needs_review = any(f.status == "fail" and f.needs_review and f.review_state == "pending"
-                            for f in o.findings)
+    call.needs_review = bool((call.report or {}).get("review_reasons")) or any(
+        f.status == "fail" and f.needs_review and f.review_state == "pending"
+        for f in o.findings)
     if new is not None and new != call.score:
         for s in call.scores:
             s.current = False
