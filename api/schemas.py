@@ -190,6 +190,8 @@ class CallDetail(CallSummary):
     scores: list[ScorePublic] = []
     audio_url: str | None = None
     error: str | None = None
+    review_reasons: list[str] = Field(
+        default_factory=list, description="需人工确认的原因（如单声道说话人区分不确定）")
 
 
 class ClassificationCorrection(BaseModel):
@@ -223,6 +225,19 @@ class UploadAccepted(BaseModel):
     message: str
 
 
+class ReanalysisResult(BaseModel):
+    """What a re-analysis changed."""
+
+    call_id: str
+    score_before: float | None = None
+    score: float | None = None
+    red_line: bool = False
+    changed: list[str] = Field(default_factory=list, description="规则结论改变的规则代码")
+    kept_reviews: list[str] = Field(default_factory=list,
+                                    description="保留了复核/申诉结果的规则代码")
+    seconds: float
+
+
 # --- review, appeals ------------------------------------------------------------------------------
 
 class ReviewCreate(BaseModel):
@@ -241,7 +256,7 @@ class AppealDecision(BaseModel):
 
 class QueueItem(BaseModel):
     call: CallSummary
-    reason: Literal["red_line", "low_confidence", "sample"]
+    reason: Literal["red_line", "low_confidence", "speaker_uncertain", "sample"]
     finding_ids: list[int] = []
 
 

@@ -12,8 +12,10 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, SupervisorUser, client_ip
 from api.schemas import (CallDetail, CallPage, ClassificationCorrection, ClassificationPublic,
-                         CommentCreate, FollowUpUpdate, ReviewPublic, UploadAccepted)
+                         CommentCreate, FollowUpUpdate, ReanalysisResult, ReviewPublic,
+                         UploadAccepted)
 from api.services import calls as svc
+from api.services import reanalysis as reanalysis_svc
 from api.services import review as review_svc
 from api.services.errors import Invalid
 from api.services.uploads import save_upload
@@ -157,3 +159,17 @@ def comment(call_id: str, body: CommentCreate, user: SupervisorUser, db: Session
     db.commit()
     return ReviewPublic(id=r.id, finding_id=None, decision=r.decision, comment=r.comment,
                         reviewer=user.username, created_at=r.created_at)
+
+
+@router.post("/{call_id}/reanalyze", response_model=ReanalysisResult,
+             responses={**NOT_FOUND, 403: {"description": "仅质检主管"},
+                        409: {"description": "未分析完成、无转写或该月已关账"}},
+             summary="重新分析（规则、分类、评分；不重新转写）/ re-run rules on the transcript")
+def reanalyze(call_id: str, user: CurrentUser, db: SessionDep, settings: SettingsDep,
+              request: Request) -> ReanalysisResult:
+    """Re-run rules + classification + scoring on the stored transcript with the current
+    scoring form and classifier; reviews and appeals stay on findings whose status did not
+    change. Example: ``POST /api/v1/calls/c-123/reanalyze``."""
+    out = reanalysis_svc.reanalyze(db, user, call_id, settings, client_ip(request))
+    db.commit()
+    return ReanalysisResult(**out)

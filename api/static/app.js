@@ -102,9 +102,26 @@
   });
 
   document.addEventListener("click", async function (ev) {
-    var b = ev.target.closest("[data-close-month],[data-export]");
+    var b = ev.target.closest("[data-close-month],[data-export],[data-reanalyze]");
     if (!b) return;
-    if (b.dataset.closeMonth) {
+    if (b.dataset.reanalyze) {
+      if (!confirm("按当前评分表和分类器重新质检本通话（不重新转写）？结论未变的复核与申诉结果保留。")) return;
+      var bar = document.getElementById("reanalyze-progress");
+      var st = document.getElementById("reanalyze-status");
+      b.disabled = true;
+      if (bar) { bar.hidden = false; bar.removeAttribute("value"); }
+      if (st) st.textContent = "正在重新分析……";
+      try {
+        var r = await api("POST", "/api/v1/calls/" + encodeURIComponent(b.dataset.reanalyze) + "/reanalyze");
+        reloadWith("重新分析完成：得分 " + (r.score == null ? "—" : r.score) +
+                   (r.changed.length ? "，结论改变的规则：" + r.changed.join("、") : "，各规则结论未变"));
+      } catch (e) {
+        flash(e.message, "error");
+        b.disabled = false;
+        if (bar) bar.hidden = true;
+        if (st) st.textContent = "";
+      }
+    } else if (b.dataset.closeMonth) {
       if (!confirm("关账后本月考核将冻结，复核和申诉不再改变结果。确定关账 " + b.dataset.closeMonth + "？")) return;
       b.disabled = true;
       try {
