@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,8 +36,11 @@ from transcribe.roles import RoleAssignment, assign_roles, lexical_log_odds
 
 logger = logging.getLogger("transcribe.engine")
 
-__all__ = ["AudioError", "DecodeOptions", "MonoLabels", "Transcriber", "label_mono",
-           "split_utterances"]
+#: faster-whisper's (and :func:`transcribe.audio.decode`'s default) sample rate, Hz.
+_SR = 16000
+
+__all__ = ["AudioError", "DecodeOptions", "MonoLabels", "Transcriber", "fit_words_to_speech",
+           "label_mono", "split_utterances"]
 
 IDENTICAL_WARNING = ("双声道录音的两个声道内容相同，按单声道处理（自动区分坐席与客户） / the two "
                      "channels are identical: treated as a mono recording")
@@ -61,7 +64,18 @@ class DecodeOptions:
         max_word_gap_s: a pause longer than this (s) within one channel always starts a new
             utterance.
         turn_gap_s: a shorter pause (s) starts a new utterance when the other party spoke in it.
+        sentence_gap_s: a lone last word after a sentence end (。？！) and a pause longer
+            than this (s) is split off as its own utterance (None: never).
         vad_min_silence_ms: VAD minimum silence between speech chunks (ms).
+        vad_speech_pad_ms: padding the VAD adds on each side of a speech chunk (ms); the
+            recogniser hears the padded chunks.
+        speech_trim_s: word times are clamped to the VAD chunks minus this much (s) at each
+            end (i.e. to the speech with about ``vad_speech_pad_ms/1000 - speech_trim_s`` of
+            padding); a word wholly outside is dropped (Whisper stamps stray words, e.g. the
+            first word of the next turn, into the trailing padding before a hold or a turn).
+        speech_extend_s: the first/last word of each VAD chunk is stretched to the chunk's
+            start/end moved inwards by this much (s) (None: no stretching): Whisper's word
+            times tend to start late and end early at the edges of speech.
     """
 
     beam_size: int = 5
@@ -70,6 +84,10 @@ class DecodeOptions:
     max_word_gap_s: float = 1.2
     turn_gap_s: float = 0.3
     vad_min_silence_ms: int = 500
+    vad_speech_pad_ms: int = 400
+    sentence_gap_s: float | None = 0.6
+    speech_trim_s: float = 0.1
+    speech_extend_s: float | None = 0.2
     compression_ratio_threshold: float = 2.4
 
 
@@ -87,14 +105,74 @@ class _Recognised:
     dropped: list[dict[str, Any]]
     speech_s: float
     asr_s: float
+    #: the VAD speech chunks the recogniser heard, ``[(start_s, end_s), ...]``.
+    regions: list[tuple[float, float]] = field(default_factory=list)
+
+
+def fit_words_to_speech(words: list[Word], regions: list[tuple[float, float]],
+                        trim_s: float = 0.1, extend_s: float | None = None
+                        ) -> tuple[list[Word], list[Word]]:
+    """Clamp word times to the speech the VAD found; drop words stamped outside it.
+
+    Each word belongs to the chunk holding its midpoint (or the nearest one); the chunk is
+    narrowed by ``trim_s`` (s) at each end (never below its middle), the word's times are
+    clamped to it, and a word that does not overlap it at all is dropped. Optionally the words
+    at the edges of a chunk are stretched towards its edges (``extend_s``).
+
+    Args:
+        words: one channel's words, time-ordered (s).
+        regions: VAD speech chunks ``[(start_s, end_s), ...]``, time-ordered; empty = no change.
+        trim_s: how much of each chunk's padding is not speech (s).
+        extend_s: when given, the first word of each chunk starts no later than the chunk's
+            start + ``extend_s`` and its last word ends no earlier than its end - ``extend_s``.
+
+    Returns:
+        ``(kept, dropped)`` — new :class:`Word` objects for the kept words.
+    """
+    if not regions:
+        return list(words), []
+    starts = np.array([r[0] for r in regions])
+    kept: list[Word] = []
+    dropped: list[Word] = []
+    chunk_of: list[int] = []
+    for w in words:
+        mid = (w.start + w.end) / 2
+        i = int(np.searchsorted(starts, mid, side="right")) - 1
+        cands = [j for j in (i, i + 1) if 0 <= j < len(regions)]
+        j = min(cands, key=lambda k: max(regions[k][0] - mid, mid - regions[k][1], 0.0))
+        r0, r1 = regions[j]
+        c = (r0 + r1) / 2
+        lo, hi = min(r0 + trim_s, c), max(r1 - trim_s, c)
+        if w.end <= lo or w.start >= hi:
+            dropped.append(w)
+            continue
+        s, e = max(w.start, lo), min(w.end, hi)
+        kept.append(Word(start=round(s, 2), end=round(max(e, s), 2), text=w.text,
+                         probability=w.probability))
+        chunk_of.append(j)
+    if extend_s is not None:
+        for k, (w, j) in enumerate(zip(kept, chunk_of)):
+            r0, r1 = regions[j]
+            if k == 0 or chunk_of[k - 1] != j:
+                w.start = round(min(w.start, max(r0 + extend_s, 0.0)), 2)
+            if k == len(kept) - 1 or chunk_of[k + 1] != j:
+                w.end = round(max(w.end, min(r1 - extend_s, r1)), 2)
+    return kept, dropped
+
+
+_SENTENCE_END = ("。", "？", "！", ".", "?", "!")
 
 
 def split_utterances(words: list[Word], other: list[Word] | None = None,
-                     max_gap_s: float = 1.2, turn_gap_s: float = 0.3) -> list[list[Word]]:
+                     max_gap_s: float = 1.2, turn_gap_s: float = 0.3,
+                     sentence_gap_s: float | None = None) -> list[list[Word]]:
     """Group one speaker's time-ordered words into utterances.
 
     A pause longer than ``max_gap_s`` starts a new utterance; so does a pause longer than
-    ``turn_gap_s`` during which the other party (``other``, their words) was speaking.
+    ``turn_gap_s`` during which the other party (``other``, their words) was speaking. A lone
+    last word after a finished sentence (。？！) and a pause longer than ``sentence_gap_s``
+    (None = never) becomes its own utterance: it is mostly the first word of a later turn
+    that Whisper stamped before a hold or silence.
     """
     groups: list[list[Word]] = []
     other_mid = np.array(sorted((w.start + w.end) / 2 for w in other or []))
@@ -110,6 +188,15 @@ def split_utterances(words: list[Word], other: list[Word] | None = None,
                 groups[-1].append(w)
                 continue
         groups.append([w])
+    if sentence_gap_s is not None:
+        out: list[list[Word]] = []
+        for g in groups:
+            if len(g) >= 2 and g[-1].start - g[-2].end > sentence_gap_s and \
+                    g[-2].text.strip().endswith(_SENTENCE_END):
+                out += [g[:-1], g[-1:]]
+            else:
+                out.append(g)
+        groups = out
     return groups
 
 
@@ -218,11 +305,24 @@ class Transcriber:
 
     # -- one channel ------------------------------------------------------------------------
     def _recognise(self, samples: np.ndarray) -> _Recognised:
+        from faster_whisper.transcribe import restore_speech_timestamps  # noqa: PLC0415
+        from faster_whisper.vad import (VadOptions, collect_chunks,  # noqa: PLC0415
+                                        get_speech_timestamps)
+
         o = self.options
         t0 = time.perf_counter()
-        segments, info = self.model.transcribe(
-            samples, language="zh", task="transcribe", beam_size=o.beam_size,
-            vad_filter=True, vad_parameters={"min_silence_duration_ms": o.vad_min_silence_ms},
+        # VAD as faster-whisper's vad_filter does it (same functions), but done here so that
+        # the speech chunks are known afterwards (word times are fitted to them).
+        chunks = get_speech_timestamps(samples, VadOptions(
+            min_silence_duration_ms=o.vad_min_silence_ms, speech_pad_ms=o.vad_speech_pad_ms))
+        regions = [(c["start"] / _SR, c["end"] / _SR) for c in chunks]
+        if not chunks:
+            return _Recognised(words=[], dropped=[], speech_s=0.0,
+                               asr_s=time.perf_counter() - t0, regions=[])
+        heard = np.concatenate(collect_chunks(samples, chunks, _SR)[0])
+        segments, _info = self.model.transcribe(
+            heard, language="zh", task="transcribe", beam_size=o.beam_size,
+            vad_filter=False,
             word_timestamps=True, condition_on_previous_text=False,
             compression_ratio_threshold=o.compression_ratio_threshold,
             log_prob_threshold=o.logprob_threshold,
@@ -231,7 +331,7 @@ class Transcriber:
         )
         words: list[Word] = []
         dropped: list[dict[str, Any]] = []
-        for seg in segments:
+        for seg in restore_speech_timestamps(segments, chunks, _SR):
             text = to_simplified(seg.text.strip())
             reason = None
             if known_hallucination(text):
@@ -253,9 +353,13 @@ class Transcriber:
                     continue
                 words.append(Word(start=round(w.start, 2), end=round(max(w.end, w.start), 2),
                                   text=w.word, probability=round(w.probability, 3)))
-        return _Recognised(words=words, dropped=dropped,
-                           speech_s=float(info.duration_after_vad or 0.0),
-                           asr_s=time.perf_counter() - t0)
+        words, stray = fit_words_to_speech(words, regions, o.speech_trim_s,
+                                           o.speech_extend_s)
+        if stray:
+            dropped += [{"start": w.start, "end": w.end, "text": to_simplified(w.text.strip()),
+                         "reason": "outside_speech"} for w in stray]
+        return _Recognised(words=words, dropped=dropped, speech_s=len(heard) / _SR,
+                           asr_s=time.perf_counter() - t0, regions=regions)
 
     # -- text of one utterance ---------------------------------------------------------------
     def _finish_words(self, words: list[Word]) -> tuple[str, list[Word]]:
@@ -353,7 +457,8 @@ class Transcriber:
                 dropped += [{**d, "speaker": who} for d in rec[who].dropped]
             for who, other in (("agent", "customer"), ("customer", "agent")):
                 groups = split_utterances(rec[who].words, rec[other].words,
-                                          self.options.max_word_gap_s, self.options.turn_gap_s)
+                                          self.options.max_word_gap_s, self.options.turn_gap_s,
+                                          self.options.sentence_gap_s)
                 for g in groups:
                     u = self._utterance(who, g, chans[who], sr)
                     if u is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from transcribe.engine import split_utterances
+from transcribe.engine import fit_words_to_speech, split_utterances
 from transcribe.measure import active_level_dbfs, pitch_stats
 from transcribe.normalize import (SoundAlikeCorrector, Vocabulary, chinese_punctuation,
                                   known_hallucination, normalize_for_cer, runaway_repetition,
@@ -100,3 +100,33 @@ def test_pitch(f0):
     assert med == pytest.approx(f0, rel=0.03)
     assert 1.0 < std < 2.0
     assert pitch_stats(0.1 * np.random.default_rng(0).standard_normal(sr), sr) == (None, None)
+
+
+def test_lone_word_after_a_finished_sentence_is_split_off():
+    # "…排班。" then, after a 0.9 s pause before a hold, a stray "周" (next turn's first word)
+    words = [Word(53.36, 53.6, "排"), Word(53.6, 53.84, "班。"), Word(54.74, 55.26, "周")]
+    assert [len(g) for g in split_utterances(words, sentence_gap_s=0.6)] == [2, 1]
+    assert [len(g) for g in split_utterances(words)] == [3]
+    # a pause inside a sentence, or a short one after it, keeps the word
+    mid = [Word(0, 0.3, "排"), Word(0.3, 0.5, "班，"), Word(1.4, 1.6, "周")]
+    assert [len(g) for g in split_utterances(mid, sentence_gap_s=0.6)] == [3]
+    short = [Word(0, 0.3, "排"), Word(0.3, 0.5, "班。"), Word(0.9, 1.1, "周")]
+    assert [len(g) for g in split_utterances(short, sentence_gap_s=0.6)] == [3]
+
+
+def test_fit_words_to_speech_clamps_drops_and_stretches():
+    regions = [(10.0, 14.0), (20.0, 22.0)]
+    words = [Word(9.5, 10.6, "您"), Word(10.6, 11.0, "好"), Word(13.5, 14.0, "再见。"),
+             Word(13.95, 14.3, "周"),          # wholly in the trailing padding: dropped
+             Word(20.5, 21.0, "喂"), Word(21.0, 23.5, "你好")]
+    kept, dropped = fit_words_to_speech(words, regions, trim_s=0.1)
+    assert [w.text for w in dropped] == ["周"]
+    assert [(w.start, w.end) for w in kept] == [(10.1, 10.6), (10.6, 11.0), (13.5, 13.9),
+                                                (20.5, 21.0), (21.0, 21.9)]
+    kept, _ = fit_words_to_speech(words, regions, trim_s=0.1, extend_s=0.3)
+    # first word of a chunk starts by chunk start + 0.3, last one ends no earlier than end - 0.3
+    assert (kept[3].start, kept[4].end) == (20.3, 21.9)
+    late = [Word(10.8, 11.0, "嗯"), Word(11.2, 12.0, "对。")]
+    kept, _ = fit_words_to_speech(late, regions, trim_s=0.1, extend_s=0.3)
+    assert (kept[0].start, kept[-1].end) == (10.3, 13.7)
+    assert fit_words_to_speech(words, [], 0.1) == (words, [])
