@@ -125,7 +125,7 @@ def build(db_path: Path, n_calls: int, seed: int = 7) -> dict:
                       _ts(started), duration, "done", max(0.0, score), int(red), ctype, 0.9,
                       ptype, 0.8 if ptype else None, int(pending), None, None,
                       "open" if ctype == "complaint" else None, _ts(started + timedelta(hours=1)),
-                      report, _ts(now), _ts(now), _ts(now)))
+                      report, _ts(now), _ts(now), _ts(now), int(pending)))
         if len(findings) > 200_000:
             _flush(con, calls, findings)
     _flush(con, calls, findings)
@@ -146,7 +146,7 @@ def build(db_path: Path, n_calls: int, seed: int = 7) -> dict:
                   "transcript", "{}", agents[0], None, _ts(now - timedelta(days=2)), 600.0,
                   "done", 70.0, 1, "complaint", 0.9, "vent", 0.8, 1, None, None, "open",
                   _ts(now - timedelta(days=1)), json.dumps(report, ensure_ascii=False),
-                  _ts(now), _ts(now), _ts(now)))
+                  _ts(now), _ts(now), _ts(now), 1))
     for r in rules:
         findings.append((long_id, r["code"], r["status"], 0.9, r["deduction"], 0,
                          int(r["code"] in RED), f"{r['code']} 不合格" if r["status"] == "fail"
@@ -171,8 +171,8 @@ def _flush(con, calls: list, findings: list) -> None:
             " media_type, metadata, agent_id, caller_number, started_at, duration, status, score,"
             " red_line, call_type, call_type_confidence, complaint_type, complaint_confidence,"
             " needs_review, scenario, estate, follow_up_status, result_available_at, report,"
-            " created_at, updated_at, processed_at) VALUES "
-            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", calls)
+            " created_at, updated_at, processed_at, review_pending) VALUES "
+            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", calls)
     if findings:
         con.executemany(
             "INSERT INTO findings (call_id, code, status, confidence, deduction, needs_review,"

@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint)
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+                        String, Text, UniqueConstraint, event, exists, false, select, update)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models.base import Base, utcnow
 
@@ -114,6 +115,8 @@ class Call(Base):
         # the call list: default order (newest first) and score range / order (0002)
         Index("ix_calls_started_at", "started_at", "id"),
         Index("ix_calls_score", "score"),
+        # the "review pending" filter: newest first and its count from the index alone (0003)
+        Index("ix_calls_review_pending_started", "review_pending", "started_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -140,6 +143,10 @@ class Call(Base):
     complaint_confidence: Mapped[float | None] = mapped_column(Float)
     confidences: Mapped[dict[str, Any] | None]
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: some fail of this call awaits a supervisor (``review_state='pending'``); kept in step
+    #: with the findings on every flush (:func:`_sync_review_pending`), denormalised for the
+    #: call list's "review pending" filter (0003)
+    review_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     scenario: Mapped[str | None] = mapped_column(String(100))
     estate: Mapped[str | None] = mapped_column(String(200), index=True)
     follow_up_status: Mapped[str | None] = mapped_column(String(32))
@@ -195,7 +202,9 @@ class Finding(Base):
         UniqueConstraint("call_id", "code", name="uq_findings_call_code"),
         CheckConstraint(_in("status", FINDING_STATUSES), name="status"),
         CheckConstraint(_in("review_state", REVIEW_STATES), name="review_state"),
-        Index("ix_findings_code_status", "code", "status"),
+        # rule-failed filter from the index alone (0003; replaces (code, status))
+        Index("ix_findings_code_status_review_call", "code", "status", "review_state",
+              "call_id"),
         # calls with a fail in a review state (pending / upheld / overturned), index only (0002)
         Index("ix_findings_status_review_call", "status", "review_state", "call_id"),
     )
@@ -457,3 +466,30 @@ class AuditLog(Base):
     object_id: Mapped[str | None] = mapped_column(String(100))
     details: Mapped[dict[str, Any] | None]
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+# --------------------------------------------------------------------------- denormalised state
+
+
+def pending_review_exists(call_id_col: Any = None) -> Any:
+    """SQL: whether the call (``calls.id`` by default) has a fail pending review."""
+    return exists().where(Finding.call_id == (Call.id if call_id_col is None else call_id_col),
+                          Finding.status == "fail", Finding.review_state == "pending")
+
+
+@event.listens_for(Session, "after_flush")
+def _sync_review_pending(session: Session, flush_context: Any) -> None:
+    """Keep ``calls.review_pending`` in step with the findings written in this flush (new,
+    changed or deleted findings: analysis, review, appeal decision, re-analysis)."""
+    ids = {o.call_id for o in (*session.new, *session.dirty, *session.deleted)
+           if isinstance(o, Finding) and o.call_id is not None}
+    if not ids:
+        return
+    conn = session.connection()
+    conn.execute(update(Call.__table__).where(Call.__table__.c.id.in_(ids))
+                 .values(review_pending=pending_review_exists(Call.__table__.c.id)))
+    values = dict(conn.execute(select(Call.__table__.c.id, Call.__table__.c.review_pending)
+                               .where(Call.__table__.c.id.in_(ids))).all())
+    for obj in session.identity_map.values():
+        if isinstance(obj, Call) and obj.id in values:
+            set_committed_value(obj, "review_pending", bool(values[obj.id]))

@@ -118,12 +118,13 @@ def _apply_filters(q: Select, f: CallFilters, settings: Settings) -> Select:
         if f.review_state not in REVIEW_FILTERS:
             raise Invalid(f"复核状态只能是 {'/'.join(REVIEW_FILTERS)} / bad review_state")
         fails = and_(Finding.call_id == Call.id, Finding.status == "fail")
-        if f.review_state in ("pending", "upheld", "overturned"):  # IN: from the state index
+        if f.review_state == "pending":  # denormalised: calls(review_pending, started_at, id)
+            q = q.where(Call.review_pending.is_(True))
+        elif f.review_state in ("upheld", "overturned"):  # IN: from the state index
             q = q.where(Call.id.in_(select(Finding.call_id).where(
                 Finding.status == "fail", Finding.review_state == f.review_state)))
         elif f.review_state == "reviewed":
-            q = q.where(exists().where(fails), ~exists().where(
-                fails, Finding.review_state == "pending"))
+            q = q.where(Call.review_pending.is_(False), exists().where(fails))
         else:  # none: no fails at all
             q = q.where(~exists().where(fails))
     if f.q:

@@ -131,3 +131,39 @@ def test_uncertain_speakers_reach_the_review_queue(app, sup, db, truth_files):
                     json={"comment": "复听确认说话人无误"}).status_code == 201
     q = sup.get("/api/v1/review-queue", params={"limit": 500}).json()
     assert "pub-001" not in {x["call"]["id"] for x in q}
+
+
+def test_review_pending_column_follows_reviews_and_filter_is_exact(sup, db):
+    """``calls.review_pending`` (the denormalised 'review pending' filter) matches the findings
+    after reviews, appeal decisions and re-analysis."""
+    from models import Call, Finding
+
+    def truth() -> set[str]:
+        return {f.call_id for f in db.query(Finding).filter_by(status="fail",
+                                                               review_state="pending")}
+
+    def listed(state: str) -> set[str]:
+        r = sup.get("/api/v1/calls", params={"review_state": state, "page_size": 500})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        ids = {c["id"] for c in body["items"]}
+        assert body["total"] == len(ids)
+        return ids
+
+    assert listed("pending") == truth() and truth()
+    call_id = sorted(truth())[0]
+    for f in db.query(Finding).filter_by(call_id=call_id, status="fail", review_state="pending"):
+        assert sup.post(f"/api/v1/findings/{f.id}/review",
+                        json={"decision": "uphold"}).status_code == 200
+    db.expire_all()
+    assert db.get(Call, call_id).review_pending is False
+    assert call_id not in listed("pending") and call_id in listed("reviewed")
+    assert listed("pending") == truth()
+    # re-analysis brings a changed finding back as pending
+    f = db.query(Finding).filter_by(call_id=call_id, status="pass").first()
+    f.status, f.review_state = "fail", "upheld"
+    db.commit()
+    assert sup.post(f"/api/v1/calls/{call_id}/reanalyze").status_code == 200
+    db.expire_all()
+    assert db.get(Call, call_id).review_pending == (call_id in truth())
+    assert listed("pending") == truth()
