@@ -89,12 +89,15 @@ class Vocabulary:
         terms: known terms; a span of recognised text that sounds like one (pinyin without
             tones, with common fuzzy pairs for terms of 3+ characters) is replaced by it.
         corrections: explicit replacements ``wrong -> right`` applied first.
+        patterns: regular-expression replacements ``(pattern, replacement)`` applied next
+            (``re.sub``; keep them length-preserving so word times stay aligned).
         use_hotwords, use_correction: switches (measured on the benchmark).
     """
 
     hotwords: list[str] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
     corrections: dict[str, str] = field(default_factory=dict)
+    patterns: list[tuple[str, str]] = field(default_factory=list)
     use_hotwords: bool = True
     use_correction: bool = True
 
@@ -104,7 +107,8 @@ class Vocabulary:
 
         Keys: ``hotwords``, ``terms``, ``estates``, ``organisations`` (lists, all count as
         terms; ``estates``/``organisations`` also become hotwords), ``corrections`` (mapping),
-        ``use_hotwords``, ``use_correction`` (booleans).
+        ``patterns`` (list of ``[regex, replacement]``), ``use_hotwords``,
+        ``use_correction`` (booleans).
 
         Raises:
             ValueError: the file is not a mapping or a key has the wrong type.
@@ -125,10 +129,23 @@ class Vocabulary:
         corr = data.get("corrections") or {}
         if not isinstance(corr, dict):
             raise ValueError(f"词表格式错误 / vocabulary {p}: 'corrections' must be a mapping")
+        pats = data.get("patterns") or []
+        if not isinstance(pats, list) or not all(
+                isinstance(x, list) and len(x) == 2 and all(isinstance(y, str) for y in x)
+                for x in pats):
+            raise ValueError(f"词表格式错误 / vocabulary {p}: 'patterns' must be a list of "
+                             f"[pattern, replacement] pairs")
+        for pat, _ in pats:
+            try:
+                re.compile(pat)
+            except re.error as exc:
+                raise ValueError(f"词表格式错误 / vocabulary {p}: bad pattern {pat!r}: {exc}") \
+                    from None
         names = lists["estates"] + lists["organisations"]
         return cls(hotwords=lists["hotwords"] + names,
                    terms=list(dict.fromkeys(lists["terms"] + names)),
                    corrections={str(k): str(v) for k, v in corr.items()},
+                   patterns=[(x[0], x[1]) for x in pats],
                    use_hotwords=bool(data.get("use_hotwords", True)),
                    use_correction=bool(data.get("use_correction", True)))
 
@@ -168,6 +185,7 @@ class SoundAlikeCorrector:
 
     def __init__(self, vocabulary: Vocabulary):
         self.corrections = sorted(vocabulary.corrections.items(), key=lambda kv: -len(kv[0]))
+        self.patterns = [(re.compile(p), r) for p, r in vocabulary.patterns]
         self._by_len: dict[int, dict[tuple[str, ...], str]] = {}
         for term in sorted(set(vocabulary.terms), key=len):
             if len(term) < 2 or not all("\u4e00" <= c <= "\u9fff" for c in term):
@@ -183,6 +201,8 @@ class SoundAlikeCorrector:
     def __call__(self, text: str) -> str:
         for wrong, right in self.corrections:
             text = text.replace(wrong, right)
+        for pat, repl in self.patterns:
+            text = pat.sub(repl, text)
         if not self._by_len:
             return text
         chars = list(text)

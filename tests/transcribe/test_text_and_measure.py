@@ -130,3 +130,18 @@ def test_fit_words_to_speech_clamps_drops_and_stretches():
     kept, _ = fit_words_to_speech(late, regions, trim_s=0.1, extend_s=0.3)
     assert (kept[0].start, kept[-1].end) == (10.3, 13.7)
     assert fit_words_to_speech(words, [], 0.1) == (words, [])
+
+
+def test_shipped_vocabulary_patterns_fix_building_numbers_and_sound_alikes(tmp_path):
+    c = SoundAlikeCorrector(Vocabulary.load())
+    assert c("我是九动二单元，给您先麻烦了，别著急") == "我是九栋二单元，给您添麻烦了，别着急"
+    # left alone: ordinary words that only look alike
+    for text in ("一动不动", "先麻烦您登记一下", "著名的小区", "效果显著"):
+        assert c(text) == text
+    p = tmp_path / "v.yaml"
+    p.write_text("patterns: [['(unclosed', 'x']]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="pattern"):
+        Vocabulary.load(p)
+    p.write_text("patterns: ['not a pair']\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="patterns"):
+        Vocabulary.load(p)
