@@ -135,8 +135,10 @@ def test_fit_words_to_speech_clamps_drops_and_stretches():
 def test_shipped_vocabulary_patterns_fix_building_numbers_and_sound_alikes(tmp_path):
     c = SoundAlikeCorrector(Vocabulary.load())
     assert c("我是九动二单元，给您先麻烦了，别著急") == "我是九栋二单元，给您添麻烦了，别着急"
+    assert c("电话要八九，六二腰五") == "电话幺八九，六二幺五"
     # left alone: ordinary words that only look alike
-    for text in ("一动不动", "先麻烦您登记一下", "著名的小区", "效果显著"):
+    for text in ("一动不动", "先麻烦您登记一下", "著名的小区", "效果显著", "要八九天才能修好",
+                 "我要一个"):
         assert c(text) == text
     p = tmp_path / "v.yaml"
     p.write_text("patterns: [['(unclosed', 'x']]\n", encoding="utf-8")
