@@ -16,7 +16,7 @@ import click
 # Commands that live in qa itself: name -> "module:attribute".
 CORE_COMMANDS: dict[str, str] = {}
 CORE_COMMANDS["ingest"] = "qa.ingest:ingest_cmd"
-CORE_COMMANDS["worker"] = "qa.worker:worker_cmd"
+CORE_COMMANDS["worker"] = "qa.worker_cli:worker_cmd"
 CORE_COMMANDS["calls"] = "qa.calls:calls_cmd"
 CORE_COMMANDS["report"] = "qa.report_cli:report_cmd"
 CORE_COMMANDS["analyze"] = "qa.analyze_cli:analyze_cmd"

@@ -21,12 +21,10 @@ or watching the folder with watchdog plus a periodic rescan — together with th
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import re
-import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -39,127 +37,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from models import Agent, Call, Job, SourceFile, session_scope
+from qa.recordings import (REASON_SUFFIX, SIDECAR_SUFFIX, call_id_for,  # noqa: F401 - re-exported
+                           is_sidecar, metadata_from_name, parse_started_at, place_in_store,
+                           quarantine_file, sha256_file, sidecar_path)
 from qa.settings import Settings, get_settings
 
 log = logging.getLogger("hotline_qa.ingest")
-
-SIDECAR_SUFFIX = ".meta.json"
-REASON_SUFFIX = ".reason.txt"
-_CHUNK = 1 << 20
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def sha256_file(path: Path) -> str:
-    """The SHA-256 hex digest of a file's content (read in 1 MiB chunks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def sidecar_path(path: Path) -> Path:
-    """``a/b/x.stereo.mp3`` → ``a/b/x.stereo.meta.json`` (the suffix replaced)."""
-    return path.with_name(path.stem + SIDECAR_SUFFIX)
-
-
-def is_sidecar(path: Path) -> bool:
-    return path.name.endswith(SIDECAR_SUFFIX)
-
-
-def call_id_for(sha256: str) -> str:
-    """The stable id of the call with this content."""
-    return f"c-{sha256[:16]}"
-
-
-def metadata_from_name(name: str, pattern: str | None) -> dict[str, Any]:
-    """Metadata from a file name: the regex's named groups that matched (``re.search``).
-
-    ``date`` (``YYYYMMDD``) and ``time`` (``HHMMSS``, optional) also give ``started_at``
-    (ISO 8601, local time without offset).
-
-    Raises:
-        re.error: the pattern is not a valid regular expression.
-    """
-    if not pattern:
-        return {}
-    m = re.search(pattern, name)
-    if not m:
-        return {}
-    meta = {k: v for k, v in m.groupdict().items() if v is not None}
-    date, tm = meta.get("date"), meta.get("time", "000000")
-    if date and "started_at" not in meta:
-        try:
-            meta["started_at"] = datetime.strptime(date + tm, "%Y%m%d%H%M%S").isoformat()
-        except ValueError:
-            pass
-    return meta
-
-
-def parse_started_at(value: Any, tz_name: str = "Asia/Shanghai") -> datetime | None:
-    """``started_at`` metadata (ISO 8601) as an aware UTC datetime; naive times are local
-    (``tz_name``). Unparseable values give ``None``."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        try:
-            from zoneinfo import ZoneInfo
-            dt = dt.replace(tzinfo=ZoneInfo(tz_name))
-        except Exception:  # noqa: BLE001 - unknown zone: take UTC
-            dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
-
-
-def _copy_durably(src: Path, dest: Path) -> None:
-    """Copy ``src`` to ``dest`` through a temporary name, fsynced, then renamed into place."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    with open(src, "rb") as fi, open(tmp, "wb") as fo:
-        shutil.copyfileobj(fi, fo, _CHUNK)
-        fo.flush()
-        os.fsync(fo.fileno())
-    os.replace(tmp, dest)
-
-
-def place_in_store(src: Path, dest: Path, mode: str) -> None:
-    """Put a copy of ``src`` at ``dest`` without touching ``src``'s content.
-
-    ``mode``: ``copy``; ``link`` (hard link, copy when linking is impossible); ``move``
-    copies here — the caller removes the original once the job is committed.
-    """
-    if dest.exists():
-        return
-    if mode == "link":
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(src, dest)
-            return
-        except OSError:
-            pass
-    _copy_durably(src, dest)
-
-
-def quarantine_file(src: Path, quarantine_dir: Path, name: str, reason: str,
-                    detail: str = "") -> Path:
-    """Copy ``src`` into the quarantine as ``name`` and write ``name.reason.txt`` beside it.
-
-    Returns the quarantined file's path. The reason file holds the reason code on its first
-    line, then the human message.
-    """
-    quarantine_dir.mkdir(parents=True, exist_ok=True)
-    dest = quarantine_dir / name
-    if src.exists() and not dest.exists():
-        _copy_durably(src, dest)
-    reason_file = dest.with_name(dest.name + REASON_SUFFIX)
-    reason_file.write_text(f"{reason}\n{detail}\n原文件 / source: {src}\n", encoding="utf-8")
-    return dest
-
 
 # --------------------------------------------------------------------------- one pass
 

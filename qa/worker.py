@@ -39,14 +39,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
-import click
 from sqlalchemy import Engine, and_, delete, func, or_, select, update
 from sqlalchemy.orm.attributes import flag_modified
 
 from models import (Agent, Call, Classification, Finding, Job, JobAttempt, Score, Utterance,
                     make_engine, session_scope)
 from qa.assessment_store import recompute_for_call
-from qa.ingest import parse_started_at, place_in_store, quarantine_file
+from qa.recordings import parse_started_at, place_in_store, quarantine_file
 from qa.settings import Settings, get_settings
 
 log = logging.getLogger("hotline_qa.worker")
@@ -630,51 +629,3 @@ def job_counts(engine: Engine, call_ids: list[str] | None = None) -> dict[str, i
         q = q.where(Job.call_id.in_(call_ids))
     with session_scope(engine) as s:
         return {state: n for state, n in s.execute(q)}
-
-
-# --------------------------------------------------------------------------- command
-
-
-@click.command("worker")
-@click.option("--processes", "-n", type=int, default=None,
-              help="Worker processes (default: settings workers / HOTLINE_QA_WORKERS).")
-@click.option("--celery", is_flag=True,
-              help="Run a Celery worker (Redis broker, settings broker_url) instead.")
-@click.option("--db", "db_url", metavar="URL", default=None,
-              help="Database URL (default: HOTLINE_QA_DATABASE_URL or SQLite in HOTLINE_QA_HOME).")
-@click.option("--queue", default=None, help="Celery queue (default: settings celery_queue).")
-def worker_cmd(processes: int | None, celery: bool, db_url: str | None,
-               queue: str | None) -> None:
-    """Run workers that process the queued calls until stopped (Ctrl-C).
-
-    Embedded workers claim jobs straight from the database; with --celery the jobs arrive
-    through the Redis broker (send them with `hotline-qa ingest --executor celery`).
-
-    Example: hotline-qa worker --celery -n 2 --db postgresql+psycopg://postgres@127.0.0.1/hqa
-    """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from models import upgrade
-    settings = get_settings()
-    if db_url:
-        settings = settings.model_copy(update={"database_url": db_url})
-    url = settings.effective_database_url
-    try:
-        upgrade(url)
-    except SQLAlchemyError as exc:
-        raise click.ClickException(f"无法连接数据库 / cannot reach the database: {exc}") from exc
-    n = processes or settings.workers
-    if celery:
-        from qa.worker_celery import run_celery_worker
-        run_celery_worker(url, concurrency=n, queue=queue or settings.celery_queue)
-        return
-    pool = WorkerPool(url, settings, n).start()
-    click.echo(f"{n} 个处理进程已启动 / {n} worker process(es) running; Ctrl-C stops them")
-    try:
-        while True:
-            time.sleep(1)
-            pool.check()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        pool.stop()
