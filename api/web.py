@@ -12,129 +12,14 @@ the JSON API with the session's CSRF token, so authorisation lives in one place.
 """
 from __future__ import annotations
 
-import logging
-import re
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
 from api.services.errors import ServiceError
-
-log = logging.getLogger("api.web")
-
-HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
-
-CALL_TYPES = {"complaint": "投诉", "repair": "报修", "inquiry": "咨询/查询",
-              "suggestion": "意见建议", "other": "其他"}
-COMPLAINT_TYPES = {"resolve": "解决问题", "vent": "纯粹发泄", "expectation": "为了某种期待"}
-CALL_STATUSES = {"queued": "排队中", "processing": "分析中", "done": "已完成", "failed": "失败",
-                 "quarantined": "已隔离"}
-FINDING_STATUSES = {"pass": "合格", "fail": "不合格", "n/a": "不适用"}
-REVIEW_STATES = {"pending": "待复核", "upheld": "已维持", "overturned": "已推翻"}
-REVIEW_FILTERS = {"pending": "有待复核项", "reviewed": "已全部复核", "upheld": "有维持项",
-                  "overturned": "有推翻项", "none": "无不合格项"}
-APPEAL_STATES = {"open": "待处理", "accepted": "申诉成立", "rejected": "已驳回"}
-RED_LINE_STATES = {"pending": "待确认", "confirmed": "已确认", "overturned": "已推翻"}
-SPEAKERS = {"agent": "客服", "customer": "客户", "unknown": "未区分"}
-ROLES = {"admin": "管理员", "supervisor": "质检主管", "agent": "客服人员"}
-FOLLOW_UP = {"open": "待处理", "in_progress": "处理中", "resolved": "已解决"}
-QUEUE_REASONS = {"red_line": "禁止行为（红线）", "low_confidence": "低置信度",
-                 "speaker_uncertain": "说话人区分不确定",
-                 "sample": "抽检（机器判为合格）"}
-
-
-class LoginRequired(Exception):
-    """An HTML page was requested without a valid session: redirect to the login page."""
-
-
-def local_tz(request: Request):
-    from qa.assessment_store import local_tz as tz
-    return tz(request.app.state.settings)
-
-
-def fmt_time(value: Any, tz: Any = None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored UTC time (datetime or ISO text) as local wall-clock text; ``""`` for none."""
-    if value in (None, ""):
-        return ""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    if tz is not None:
-        value = value.astimezone(tz)
-    return value.strftime(fmt)
-
-
-def fmt_clock(seconds: Any) -> str:
-    """Seconds as ``m:ss`` (``h:mm:ss`` past an hour)."""
-    if seconds is None:
-        return ""
-    s = int(round(float(seconds)))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-def fmt_score(value: Any) -> str:
-    return "—" if value is None else f"{float(value):.1f}"
-
-
-def zh(message: str) -> str:
-    """The Chinese part of a ``中文 / English`` service message."""
-    return re.split(r"\s/\s", message or "", maxsplit=1)[0]
-
-
-def rule_info() -> dict[str, dict[str, Any]]:
-    """Per rule code: ``title`` (short Chinese name), ``summary``, ``hint`` (what the standard
-    asks — the rule's first 正例), ``red_line``. Empty when the catalogue is unavailable."""
-    global _RULES
-    if _RULES is None:
-        out: dict[str, dict[str, Any]] = {}
-        try:
-            from qa.rules import rule_classes
-            for r in rule_classes():
-                doc = r.doc().replace("``", "")
-                summary = r.summary().replace("``", "")
-                title = re.split(r"[：:，,。]", summary, maxsplit=1)[0]
-                good = re.search(r"正例[：:]\s*(.+)", doc)
-                out[r.code] = {"code": r.code, "name": r.name, "title": title[:16],
-                               "summary": summary, "red_line": bool(r.red_line),
-                               "hint": good.group(1).strip() if good else ""}
-        except Exception as exc:  # noqa: BLE001 - pages still work without the catalogue
-            log.warning("rule catalogue unavailable: %s", exc)
-        _RULES = out
-    return _RULES
-
-
-_RULES: dict[str, dict[str, Any]] | None = None
-
-
-def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """Render ``templates/<name>`` with the common context (user, CSRF token, labels)."""
-    user = getattr(request.state, "viewer", None)
-    ctx = {"user": user, "csrf_token": getattr(request.state, "csrf_token", None) or "",
-           "tz": local_tz(request), "rules": rule_info(), "CALL_TYPES": CALL_TYPES,
-           "COMPLAINT_TYPES": COMPLAINT_TYPES, "CALL_STATUSES": CALL_STATUSES,
-           "FINDING_STATUSES": FINDING_STATUSES, "REVIEW_STATES": REVIEW_STATES,
-           "REVIEW_FILTERS": REVIEW_FILTERS, "APPEAL_STATES": APPEAL_STATES,
-           "RED_LINE_STATES": RED_LINE_STATES, "SPEAKERS": SPEAKERS, "ROLES": ROLES,
-           "FOLLOW_UP": FOLLOW_UP, "QUEUE_REASONS": QUEUE_REASONS,
-           "is_supervisor": bool(user and user.role in ("supervisor", "admin")), **context}
-    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
-
-
-templates.env.filters.update(time=fmt_time, clock=fmt_clock, score=fmt_score, zh=zh)
-templates.env.globals.update(quote=quote)
+from api.templating import HERE, LoginRequired, render, zh
 
 
 def register(app: FastAPI) -> None:

@@ -29,7 +29,7 @@ from api.services import review as review_svc
 from api.services import users as users_svc
 from api.services.audit import audit
 from api.services.errors import Forbidden, Invalid, ServiceError
-from api.web import LoginRequired, render, rule_info, zh
+from api.templating import LoginRequired, render, rule_info, zh
 from models import Agent, Call, Finding, MonthlyAssessment, SourceFile, User
 from qa import assessment_store as store
 from qa.assessment import parse_month
