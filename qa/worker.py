@@ -46,6 +46,7 @@ from models import (Agent, Call, Classification, Finding, Job, JobAttempt, Score
                     make_engine, session_scope)
 from qa.assessment_store import recompute_for_call
 from qa.recordings import parse_started_at, place_in_store, quarantine_file
+from qa.reports import extract_estate, extract_scenario
 from qa.settings import Settings, get_settings
 
 log = logging.getLogger("hotline_qa.worker")
@@ -379,6 +380,14 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float], *,
     for col in ("scenario", "estate", "follow_up_status"):
         if isinstance(extra.get(col), str):
             setattr(call, col, extra[col])
+    # complaint statistics (standards 3.7.2) and the weekly report need these; a value a
+    # supervisor already set (re-analysis) stands
+    if call.scenario is None:
+        call.scenario = extract_scenario(tr)
+    if call.estate is None:
+        call.estate = extract_estate(tr)
+    if call.follow_up_status is None and call.call_type == "complaint":
+        call.follow_up_status = "open"
     call.report = d
     call.timings = timings
     call.status = "done"
