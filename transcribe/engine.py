@@ -66,6 +66,8 @@ class DecodeOptions:
         turn_gap_s: a shorter pause (s) starts a new utterance when the other party spoke in it.
         sentence_gap_s: a lone last word after a sentence end (。？！) and a pause longer
             than this (s) is split off as its own utterance (None: never).
+        temperatures: decoding temperatures, tried in turn while a segment fails the
+            compression-ratio / log-probability checks (Whisper's temperature fallback).
         vad_min_silence_ms: VAD minimum silence between speech chunks (ms).
         vad_speech_pad_ms: padding the VAD adds on each side of a speech chunk (ms); the
             recogniser hears the padded chunks.
@@ -78,7 +80,7 @@ class DecodeOptions:
             times tend to start late and end early at the edges of speech.
     """
 
-    beam_size: int = 5
+    beam_size: int = 3
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
     max_word_gap_s: float = 1.2
@@ -89,6 +91,9 @@ class DecodeOptions:
     speech_trim_s: float = 0.1
     speech_extend_s: float | None = 0.2
     compression_ratio_threshold: float = 2.4
+    # Whisper's temperature fallback changed nothing on pub-001…010 (same CER without it) but
+    # re-decodes hard segments several times over: off (greedy/beam at temperature 0 only).
+    temperatures: tuple[float, ...] = (0.0,)
 
 
 @lru_cache(maxsize=2)
@@ -322,7 +327,7 @@ class Transcriber:
         heard = np.concatenate(collect_chunks(samples, chunks, _SR)[0])
         segments, _info = self.model.transcribe(
             heard, language="zh", task="transcribe", beam_size=o.beam_size,
-            vad_filter=False,
+            temperature=list(o.temperatures), vad_filter=False,
             word_timestamps=True, condition_on_previous_text=False,
             compression_ratio_threshold=o.compression_ratio_threshold,
             log_prob_threshold=o.logprob_threshold,
