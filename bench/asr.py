@@ -19,6 +19,7 @@ Usage:
     .venv/bin/python bench/asr.py --calls pub-001,pub-002 --aishell 20
     .venv/bin/python bench/asr.py --no-calls --aishell 200
     .venv/bin/python bench/asr.py --no-correction     # without sound-alike correction
+    .venv/bin/python bench/asr.py --save-dir /work/asr-cache/stereo   # keep the transcripts
 """
 from __future__ import annotations
 
@@ -114,8 +115,16 @@ def bench_aishell(tr, n: int, telephone: bool) -> Tally:
     return tally
 
 
-def bench_call(tr, audio: Path, truth: dict, tallies: dict[str, Tally]) -> None:
-    t = tr.transcribe(audio)
+def bench_call(tr, audio: Path, truth: dict, tallies: dict[str, Tally],
+               save_dir: Path | None = None) -> None:
+    meta_path = audio.with_name(audio.stem + ".meta.json")
+    meta = json.loads(meta_path.read_text("utf-8")) if meta_path.exists() else None
+    cid = audio.name.split(".")[0]
+    t = tr.transcribe(audio, metadata=meta, call_id=cid)
+    if save_dir is not None:
+        save_dir.mkdir(parents=True, exist_ok=True)
+        (save_dir / f"{cid}.json").write_text(
+            json.dumps(t.to_dict(), ensure_ascii=False, indent=1), "utf-8")
     for who in ("agent", "customer"):
         ref = "".join(u["text"] for u in truth["utterances"] if u["speaker"] == who)
         hyp = "".join(u.text for u in t.utterances if u.speaker == who)
@@ -139,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hotwords", choices=["on", "off"], help="override use_hotwords")
     ap.add_argument("--beam", type=int, help="beam size (default: the setting, 5)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--save-dir", type=Path,
+                    help="write each stereo MP3 call's transcript document here (<call>.json, "
+                         "with the call's sidecar metadata) for other benchmarks to reuse")
     a = ap.parse_args(argv)
 
     from transcribe.engine import DecodeOptions, Transcriber
@@ -176,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
                 tallies = {"agent": Tally(), "customer": Tally()}
                 for cid in todo:
                     truth = json.loads((SHARED / "calls" / f"{cid}.truth.json").read_text("utf-8"))
-                    bench_call(tr, SHARED / "calls" / f"{cid}.{kind}", truth, tallies)
+                    bench_call(tr, SHARED / "calls" / f"{cid}.{kind}", truth, tallies,
+                               a.save_dir if kind == "stereo.mp3" else None)
                     print(f"  {cid}.{kind}: agent CER {tallies['agent'].cer:.1f} % "
                           f"customer {tallies['customer'].cer:.1f} % (running)", flush=True)
                 rows.append((f"calls {name} {kind} ({len(todo)})", "agent", tallies["agent"]))
