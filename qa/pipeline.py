@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from classifiers.records import Classification
 from qa.classification import CallClassifier
 from qa.engine import analyze
+from qa.recordings import sidecar_path
 from qa.records import Report, Transcript, TranscriptFormatError
 
 log = logging.getLogger("hotline_qa.pipeline")
@@ -29,12 +30,6 @@ _lock = threading.Lock()
 
 class InputError(ValueError):
     """The input file or its metadata cannot be used (message in Chinese and English)."""
-
-
-def sidecar_path(path: Path) -> Path:
-    """``<path minus suffix>.meta.json``."""
-    path = Path(path)
-    return path.with_name(path.stem + ".meta.json")
 
 
 def load_metadata(path: Path | str) -> dict[str, Any]:
