@@ -65,6 +65,18 @@ class Span:
     end: int
 
 
+def _digit_run(text: str, i: int) -> tuple[list[str], int, int]:
+    """The spoken digits from ``text[i]`` (a digit) on, separators allowed between groups:
+    (normalised digits, index of the last digit, index after the scanned run)."""
+    n, j, digits, last = len(text), i, [], i
+    while j < n and (text[j] in DIGITS or (text[j] in _SEPARATORS and digits)):
+        if text[j] in DIGITS:
+            digits.append(DIGITS[text[j]])
+            last = j
+        j += 1
+    return digits, last, j
+
+
 @lru_cache(maxsize=20_000)
 def phone_numbers(text: str) -> tuple[Span, ...]:
     """Runs of spoken digits (separators allowed between groups) with ≥ 7 digits."""
@@ -74,12 +86,7 @@ def phone_numbers(text: str) -> tuple[Span, ...]:
         if text[i] not in DIGITS:
             i += 1
             continue
-        j, digits, last = i, [], i
-        while j < n and (text[j] in DIGITS or (text[j] in _SEPARATORS and digits)):
-            if text[j] in DIGITS:
-                digits.append(DIGITS[text[j]])
-                last = j
-            j += 1
+        digits, last, j = _digit_run(text, i)
         if len(digits) >= MIN_PHONE_DIGITS:
             stop = last + 1
             # A trailing group glued to an address or time word is not part of the number
@@ -111,12 +118,7 @@ def digit_runs(text: str, min_digits: int = 4) -> tuple[Span, ...]:
         if text[i] not in DIGITS:
             i += 1
             continue
-        j, digits, last = i, [], i
-        while j < n and (text[j] in DIGITS or (text[j] in _SEPARATORS and digits)):
-            if text[j] in DIGITS:
-                digits.append(DIGITS[text[j]])
-                last = j
-            j += 1
+        digits, last, _ = _digit_run(text, i)
         if len(digits) >= min_digits:
             out.append(Span("digits", "".join(digits), i, last + 1))
         i = last + 1
