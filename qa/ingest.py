@@ -15,6 +15,11 @@ moved, ``store_mode``) into the tidy store ``store/YYYY/MM/DD/<call id><suffix>`
 call and its job are written in one transaction — before any processing. Originals are never
 modified. Empty files go straight to the quarantine with a ``.reason.txt``.
 
+A sidecar that arrives even later — after its recording became a call — is still merged
+(:meth:`Ingestor.merge_late_sidecar`): a queued call runs with it, an analysed one is analysed
+again (reviews of unchanged findings kept), and a worker that is analysing the call when the
+metadata changes queues it again instead of storing a result made with the old metadata.
+
 :class:`Ingestor` does one pass (:meth:`Ingestor.scan`); :func:`run_ingest` drives it — once,
 or watching the folder with watchdog plus a periodic rescan — together with the workers
 (:mod:`qa.worker`). The ``hotline-qa ingest`` command is :func:`ingest_cmd`.
@@ -39,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from models import Agent, Call, Job, SourceFile, session_scope
 from qa.recordings import (REASON_SUFFIX, SIDECAR_SUFFIX, call_id_for,  # noqa: F401 - re-exported
                            is_sidecar, metadata_from_name, parse_started_at, place_in_store,
+                           read_sidecar,
                            quarantine_file, sha256_file, sidecar_path)
 from qa.settings import Settings, get_settings
 
@@ -114,10 +120,12 @@ class Ingestor:
                     out.append(p)
         return out
 
-    def _known(self) -> dict[str, tuple[int, int]]:
+    def _known(self) -> dict[str, tuple[tuple[int, int], float, str | None]]:
+        """path → ((size, mtime_ns), when it was last looked at, its call)."""
         with session_scope(self.engine) as s:
-            rows = s.execute(select(SourceFile.path, SourceFile.size_bytes, SourceFile.mtime_ns))
-            return {p: (size, mt) for p, size, mt in rows}
+            rows = s.execute(select(SourceFile.path, SourceFile.size_bytes, SourceFile.mtime_ns,
+                                    SourceFile.seen_at, SourceFile.call_id))
+            return {p: ((size, mt), _timestamp(seen), cid) for p, size, mt, seen, cid in rows}
 
     # -- readiness
 
@@ -150,7 +158,10 @@ class Ingestor:
                     self._seen.pop(str(path), None)
                     continue
                 k = known.get(str(path))
-                if k == (st.st_size, st.st_mtime_ns):
+                if k is not None and k[0] == (st.st_size, st.st_mtime_ns):
+                    if (k[2] is not None and _newer_sidecar(path, k[1])
+                            and self.merge_late_sidecar(path, k[2])):
+                        result.call_ids.append(k[2])  # analysed again: wait for it too
                     continue  # handled before
                 if not self._ready(path, st, now):
                     result.pending.append(str(path))
@@ -167,24 +178,61 @@ class Ingestor:
                     result.call_ids.append(outcome[2])
             return result
 
-    def _sidecar_metadata(self, path: Path) -> dict[str, Any]:
-        side = sidecar_path(path)
-        if not side.exists():
-            return {}
-        try:
-            data = json.loads(side.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            log.warning("sidecar %s unreadable, ignored: %s", side, exc)
-            return {"sidecar_error": f"{side.name}: {exc}"}
-        if not isinstance(data, dict):
-            log.warning("sidecar %s is not a JSON object, ignored", side)
-            return {"sidecar_error": f"{side.name}: not a JSON object"}
-        return data
-
     def metadata_for(self, path: Path) -> dict[str, Any]:
         meta = metadata_from_name(path.name, self.settings.filename_pattern)
-        meta.update(self._sidecar_metadata(path))
+        meta.update(read_sidecar(path))
         return meta
+
+    def _apply_metadata(self, s, call: Call, meta: dict[str, Any]) -> None:
+        """Set ``call``'s metadata and the columns taken from it (agent, caller, start, length);
+        an agent id not seen before gets its agent row."""
+        agent_id = meta.get("agent_id")
+        agent_id = str(agent_id) if agent_id not in (None, "") else None
+        if agent_id and s.get(Agent, agent_id) is None:
+            s.add(Agent(id=agent_id, name=agent_id))
+            s.flush()
+        duration = meta.get("duration")
+        call.meta = meta
+        call.agent_id = agent_id
+        call.caller_number = None if meta.get("caller_number") is None \
+            else str(meta["caller_number"])
+        call.started_at = parse_started_at(meta.get("started_at"), self.settings.timezone)
+        call.duration = float(duration) if isinstance(duration, (int, float)) else None
+
+    def merge_late_sidecar(self, path: Path, call_id: str) -> bool:
+        """A sidecar that arrived after its recording was ingested: merge its metadata into the
+        call (the sidecar wins, as at ingestion). A call already analysed, or being analysed,
+        is queued again so its rules see the metadata (reviews of unchanged findings are
+        kept); a queued one simply runs with it. Returns whether anything changed."""
+        side = read_sidecar(path)
+        changed = False
+        with session_scope(self.engine) as s:
+            call = s.get(Call, call_id)
+            row = s.scalar(select(SourceFile).where(SourceFile.path == str(path)))
+            if row is not None:
+                row.seen_at = datetime.now(timezone.utc)
+            if call is None or not side or "sidecar_error" in side:
+                return False
+            meta = dict(call.meta or {})
+            if all(meta.get(k) == v for k, v in side.items()):
+                return False
+            meta.update(side)
+            self._apply_metadata(s, call, meta)
+            job = call.job
+            if call.status in ("done", "processing", "failed") and job is not None:
+                if job.state == "running":  # the worker sees the change and runs it again
+                    pass
+                else:
+                    job.state, job.next_attempt_at, job.dispatched_at = "queued", None, None
+                    job.last_error, job.error_kind, job.finished_at = None, None, None
+                    job.max_attempts = job.attempts + self.settings.job_max_attempts
+                    call.status = "queued"
+            changed = True
+            job_id = job.id if job is not None else None
+        log.info("late sidecar for %s merged into call %s", path, call_id)
+        if changed and job_id is not None and self.on_new_job is not None:
+            self.on_new_job(job_id)
+        return changed
 
     def _record_source(self, s, path: Path, st: os.stat_result, sha: str | None, outcome: str,
                        call_id: str | None, reason: str | None = None) -> None:
@@ -237,24 +285,14 @@ class Ingestor:
         dest = self.store_dir / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}" / f"{call_id}{suffix}"
         place_in_store(path, dest, self.settings.store_mode)
 
-        agent_id = meta.get("agent_id")
-        agent_id = str(agent_id) if agent_id not in (None, "") else None
-        duration = meta.get("duration")
         try:
             with session_scope(self.engine) as s:
-                if agent_id and s.get(Agent, agent_id) is None:
-                    s.add(Agent(id=agent_id, name=agent_id))
-                    s.flush()
                 call = Call(
                     id=call_id, content_sha256=sha, source_path=str(path), filename=path.name,
                     store_path=str(dest), size_bytes=st.st_size,
-                    media_type="transcript" if suffix == ".json" else "audio", meta=meta,
-                    agent_id=agent_id,
-                    caller_number=None if meta.get("caller_number") is None
-                    else str(meta["caller_number"]),
-                    started_at=started,
-                    duration=float(duration) if isinstance(duration, (int, float)) else None,
+                    media_type="transcript" if suffix == ".json" else "audio",
                     status="queued")
+                self._apply_metadata(s, call, meta)
                 call.job = Job(max_attempts=self.settings.job_max_attempts)
                 s.add(call)
                 s.flush()
@@ -274,6 +312,20 @@ class Ingestor:
         if self.on_new_job is not None:
             self.on_new_job(job_id)
         return "new", str(path), call_id
+
+
+def _timestamp(dt: datetime | None) -> float:
+    if dt is None:
+        return 0.0
+    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _newer_sidecar(path: Path, since: float) -> bool:
+    """Whether ``path``'s sidecar was written after ``since`` (epoch seconds)."""
+    try:
+        return sidecar_path(path).stat().st_mtime > since
+    except OSError:
+        return False
 
 
 # --------------------------------------------------------------------------- the service

@@ -478,7 +478,16 @@ def process_job(engine: Engine, job_id: int, owner: str, settings: Settings | No
                     s.rollback()
                     return "lost"
                 call = s.get(Call, call_id)
-                store_report(s, call, report, dict(timings), settings=settings)
+                if dict(call.meta or {}) != meta:  # a late sidecar arrived meanwhile: run again
+                    s.execute(update(Job).where(Job.id == job_id).values(
+                        state="queued", next_attempt_at=None, dispatched_at=None))
+                    call.status = "queued"
+                    _end_attempt(s, job_id, owner, "retry", "metadata changed", timings)
+                    log.info("job %s: call metadata changed during analysis; queued again",
+                             job_id)
+                    return "queued"
+                store_report(s, call, report, dict(timings), settings=settings,
+                             keep_reviews=call.result_available_at is not None)
                 s.flush()
                 timings["store"] = round(time.perf_counter() - t0, 3)
                 call.timings = dict(timings)

@@ -157,6 +157,63 @@ def test_file_still_being_written_and_late_sidecar(tmp_path):
         assert Path(call.store_path).read_bytes() == src
 
 
+def test_sidecar_arriving_after_the_call_was_analysed_is_merged_and_rerun(tmp_path, db_url):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    rec = inbox / "late.wav"
+    shutil.copy(DATA / "calls" / "pub-002.mono.wav", rec)
+    settings = _settings(tmp_path, db_url)
+    assert run_ingest(inbox, settings=settings, once=True)["processed"] == 1
+    with session_scope(db_url) as s:
+        (call,) = s.scalars(select(Call)).all()
+        assert call.agent_id is None and call.status == "done"
+    time.sleep(0.05)
+    sidecar_path(rec).write_text(json.dumps({"agent_id": "A8", "caller_number": "13900001111"}))
+    summary = run_ingest(inbox, settings=settings, once=True)
+    assert summary["duplicates"] == 0 and summary["quarantined"] == 0
+    with session_scope(db_url) as s:
+        (call,) = s.scalars(select(Call)).all()
+        assert (call.agent_id, call.caller_number, call.status) == ("A8", "13900001111", "done")
+        assert call.job.state == "done"
+        # the rerun's report carries the sidecar's metadata
+        assert s.scalar(select(func.count()).select_from(Score)) >= 1
+        assert call.meta["agent_id"] == "A8"
+    # nothing changes on a third pass: the sidecar is merged once
+    assert run_ingest(inbox, settings=settings, once=True) == {
+        "processed": 0, "duplicates": 0, "quarantined": 0, "failed": 0}
+
+
+def test_metadata_changed_during_analysis_runs_the_job_again(tmp_path, db_url):
+    inbox = tmp_path / "in"
+    _transcript(inbox / "slow.json", sleep=1.0)
+    settings = _settings(tmp_path, db_url)
+    engine = make_engine(db_url)
+    ing = Ingestor(inbox, engine, settings=settings)
+    ing.scan()
+    time.sleep(settings.stable_s + settings.sidecar_wait_s + 0.1)
+    (call_id,) = ing.scan().call_ids
+    job_id = claim_job(engine, "w1", settings.job_lease_s)
+    assert job_id is not None
+
+    def late():
+        time.sleep(0.3)
+        with session_scope(db_url) as s:
+            call = s.get(Call, call_id)
+            call.meta = {**call.meta, "agent_id": "A5"}
+    t = threading.Thread(target=late)
+    t.start()
+    assert process_job(engine, job_id, "w1", settings) == "queued"
+    t.join()
+    with session_scope(db_url) as s:
+        call = s.get(Call, call_id)
+        assert call.status == "queued" and call.job.state == "queued"
+        assert s.scalar(select(func.count()).select_from(Finding)) == 0  # nothing stored
+    job_id = claim_job(engine, "w1", settings.job_lease_s)
+    assert process_job(engine, job_id, "w1", settings) == "done"
+    with session_scope(db_url) as s:
+        assert s.get(Call, call_id).report["transcript"]["metadata"]["agent_id"] == "A5"
+
+
 def test_transient_errors_are_retried_with_backoff_then_fail(tmp_path, db_url):
     inbox = tmp_path / "in"
     _transcript(inbox / "flaky.json", flaky=2)
