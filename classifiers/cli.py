@@ -29,8 +29,12 @@ def _load_transcript(path: Path):
     from transcribe.audio import AudioError
     from transcribe.engine import Transcriber
 
-    meta_path = path.with_name(path.name[: -len(path.suffix)] + ".meta.json")
-    metadata = json.loads(meta_path.read_text("utf-8")) if meta_path.exists() else None
+    from transcribe.sidecar import read_sidecar
+
+    metadata = read_sidecar(path) or None
+    if metadata and "sidecar_error" in metadata:
+        raise click.ClickException(f"元数据文件无法读取，请修正或删除 / the metadata sidecar "
+                                   f"cannot be read, fix or remove it: {metadata['sidecar_error']}")
     try:
         return Transcriber().transcribe(path, metadata=metadata)
     except AudioError as exc:

@@ -4,8 +4,6 @@ store and the quarantine. Shared by ingestion (:mod:`qa.ingest`) and the workers
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
 import os
 import re
 import shutil
@@ -13,7 +11,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-SIDECAR_SUFFIX = ".meta.json"
+from transcribe.sidecar import (SIDECAR_SUFFIX, is_sidecar, read_sidecar,  # noqa: F401 - re-exported
+                                sidecar_path)
+
 REASON_SUFFIX = ".reason.txt"
 _CHUNK = 1 << 20
 
@@ -25,32 +25,6 @@ def sha256_file(path: Path) -> str:
         while chunk := f.read(_CHUNK):
             h.update(chunk)
     return h.hexdigest()
-
-
-def sidecar_path(path: Path) -> Path:
-    """``a/b/x.stereo.mp3`` → ``a/b/x.stereo.meta.json`` (the suffix replaced)."""
-    return path.with_name(path.stem + SIDECAR_SUFFIX)
-
-
-def read_sidecar(path: Path) -> dict[str, Any]:
-    """The metadata of the recording ``path``'s sidecar (``{}`` when there is none). An unreadable
-    or malformed sidecar is ignored with ``{"sidecar_error": why}`` so the call still goes on."""
-    side = sidecar_path(path)
-    if not side.exists():
-        return {}
-    try:
-        data = json.loads(side.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        logging.getLogger(__name__).warning("sidecar %s unreadable, ignored: %s", side, exc)
-        return {"sidecar_error": f"{side.name}: {exc}"}
-    if not isinstance(data, dict):
-        logging.getLogger(__name__).warning("sidecar %s is not a JSON object, ignored", side)
-        return {"sidecar_error": f"{side.name}: not a JSON object"}
-    return data
-
-
-def is_sidecar(path: Path) -> bool:
-    return path.name.endswith(SIDECAR_SUFFIX)
 
 
 def call_id_for(sha256: str) -> str:

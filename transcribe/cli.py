@@ -9,19 +9,16 @@ import click
 
 from transcribe.audio import AudioError
 from transcribe.model import ModelError
+from transcribe.sidecar import read_sidecar
 
 
 def _meta_for(path: Path) -> dict:
     """The sidecar ``<path minus suffix>.meta.json`` beside a recording, or ``{}``."""
-    side = path.with_suffix(".meta.json")
-    if side.is_file():
-        try:
-            data = json.loads(side.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise click.ClickException(f"元数据文件格式错误 / {side.name} is not valid JSON: {exc}")
-        if isinstance(data, dict):
-            return data
-    return {}
+    data = read_sidecar(path)
+    if "sidecar_error" in data:
+        raise click.ClickException(f"元数据文件无法读取，请修正或删除 / the metadata sidecar "
+                                   f"cannot be read, fix or remove it: {data['sidecar_error']}")
+    return data
 
 
 @click.command("transcribe")
