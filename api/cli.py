@@ -80,7 +80,7 @@ def users_add(username: str, role: str, agent_id: str | None, display_name: str 
     try:
         with session_scope(s.effective_database_url) as db:
             create_user(db, None, username, password, role, agent_id, display_name,
-                        create_agent=True)
+                        create_agent=True, one_time=shown)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"已创建用户 {username}（{role}）/ user created")
@@ -111,7 +111,7 @@ def users_passwd(username: str, generate: bool, db_url: str | None) -> None:
             raise click.ClickException(f"用户 {username} 不存在 / no such user")
         password, shown = _read_password(generate)
         try:
-            set_password(db, None, user, password)
+            set_password(db, None, user, password, one_time=shown)
         except ServiceError as exc:
             raise click.ClickException(exc.message) from None
     click.echo(f"已更新 {username} 的密码 / password changed")

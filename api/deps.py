@@ -18,6 +18,10 @@ from models import User
 from qa.settings import Settings
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+#: What a user holding a one-time password may still do (the API paths, prefix included).
+ONE_TIME_ALLOWED = {"/api/v1/auth/password", "/api/v1/auth/logout", "/api/v1/auth/me"}
+MUST_CHANGE_PASSWORD = ("请先修改一次性密码（POST /api/v1/auth/password 或网页“修改密码”）/ "
+                        "change your one-time password first")
 TOKEN_MAX_AGE_S = 30 * 24 * 3600
 
 
@@ -59,6 +63,8 @@ async def get_current_user(request: Request, db: SessionDep) -> User:
     if user is None or not user.active or password_stamp(user.password_hash) != data.stamp:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNAUTHENTICATED,
                             headers={"WWW-Authenticate": "Bearer"})
+    if user.password_one_time and request.url.path not in ONE_TIME_ALLOWED:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, MUST_CHANGE_PASSWORD)
     if via_cookie and request.method not in SAFE_METHODS:
         given = request.headers.get(CSRF_HEADER)
         if not given and request.headers.get("content-type", "").startswith(

@@ -38,6 +38,8 @@ class UserPublic(Out):
     active: bool
     created_at: datetime | None = None
     last_login_at: datetime | None = None
+    password_one_time: bool = Field(
+        False, description="true: a one-time password the user must change before anything else")
 
 
 class SessionPublic(BaseModel):

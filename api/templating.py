@@ -42,6 +42,10 @@ class LoginRequired(Exception):
     """An HTML page was requested without a valid session: redirect to the login page."""
 
 
+class PasswordChangeRequired(Exception):
+    """A user holding a one-time password asked for a page: send them to 修改密码 first."""
+
+
 def local_tz(request: Request):
     from qa.assessment_store import local_tz as tz
     return tz(request.app.state.settings)

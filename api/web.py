@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.services.errors import ServiceError
-from api.templating import HERE, LoginRequired, render, zh
+from api.templating import HERE, LoginRequired, PasswordChangeRequired, render, zh
 
 
 def register(app: FastAPI) -> None:
@@ -42,3 +42,8 @@ def register(app: FastAPI) -> None:
 
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(LoginRequired, _login_required)
+
+    async def _password_change(request: Request, exc: PasswordChangeRequired) -> Response:
+        return RedirectResponse("/account", status_code=303)
+
+    app.add_exception_handler(PasswordChangeRequired, _password_change)

@@ -74,6 +74,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
+    #: set by someone else (first admin, generated, admin reset): must be changed first
+    password_one_time: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default=false())
 
     agent: Mapped[Agent | None] = relationship(back_populates="users")
 

@@ -29,7 +29,7 @@ from api.services import review as review_svc
 from api.services import users as users_svc
 from api.services.audit import audit
 from api.services.errors import Forbidden, Invalid, ServiceError
-from api.templating import LoginRequired, render, rule_info, zh
+from api.templating import LoginRequired, PasswordChangeRequired, render, rule_info, zh
 from models import Agent, Call, Finding, MonthlyAssessment, SourceFile, User
 from qa import assessment_store as store
 from qa.assessment import parse_month
@@ -47,6 +47,8 @@ def page_user(request: Request, db: SessionDep) -> User:
     user = db.get(User, data.user_id) if data else None
     if user is None or not user.active or password_stamp(user.password_hash) != data.stamp:
         raise LoginRequired()
+    if user.password_one_time and request.url.path not in ("/account", "/logout"):
+        raise PasswordChangeRequired()
     request.state.user, request.state.csrf_token = user, data.csrf
     # a detached copy for templates (error pages render after the session is gone)
     request.state.viewer = SimpleNamespace(id=user.id, username=user.username, role=user.role,
@@ -156,7 +158,8 @@ def home(request: Request, db: SessionDep) -> Response:
 
 @router.get("/account")
 def account_page(request: Request, user: PageUser) -> Response:
-    return render(request, "account.html", title="修改密码", nav="account")
+    return render(request, "account.html", title="修改密码", nav="account",
+                  one_time=user.password_one_time)
 
 
 # --- 质检总览 --------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ def list_users(user: AdminUser, db: SessionDep) -> list[UserPublic]:
 def create_user(body: UserCreate, user: AdminUser, db: SessionDep,
                 request: Request) -> UserPublic:
     u = svc.create_user(db, user, body.username, body.password, body.role, body.agent_id,
-                        body.display_name, ip=client_ip(request))
+                        body.display_name, ip=client_ip(request), one_time=True)
     db.commit()
     return UserPublic.model_validate(u)
 

@@ -32,9 +32,10 @@ def _check_role(db: Session, role: str, agent_id: str | None, *, create_agent: b
 
 def create_user(db: Session, actor: User | None, username: str, password: str, role: str,
                 agent_id: str | None = None, display_name: str | None = None, *,
-                create_agent: bool = False, ip: str | None = None) -> User:
+                create_agent: bool = False, ip: str | None = None,
+                one_time: bool = False) -> User:
     """Create a user. Raises :class:`Invalid` (bad role/agent/password) or :class:`Conflict`
-    (username taken)."""
+    (username taken). ``one_time``: the user must change the password at the first sign-in."""
     username = username.strip()
     if not username:
         raise Invalid("用户名不能为空 / username is empty")
@@ -47,7 +48,8 @@ def create_user(db: Session, actor: User | None, username: str, password: str, r
         raise Invalid(str(exc)) from None
     user = User(username=username, password_hash=pw, role=role,
                 agent_id=agent_id if role == "agent" else None, display_name=display_name,
-                active=True, password_changed_at=datetime.now(timezone.utc))
+                active=True, password_changed_at=datetime.now(timezone.utc),
+                password_one_time=one_time)
     db.add(user)
     db.flush()
     audit(db, actor, "user.create", "user", user.id,
@@ -56,15 +58,27 @@ def create_user(db: Session, actor: User | None, username: str, password: str, r
 
 
 def set_password(db: Session, actor: User | None, user: User, password: str,
-                 ip: str | None = None) -> None:
-    """Set a new password (ends the user's sessions and tokens)."""
+                 ip: str | None = None, *, one_time: bool = False) -> None:
+    """Set a new password (ends the user's sessions and tokens).
+
+    ``one_time``: the password was made or chosen by someone else (the first admin's printed
+    password, an admin's reset): the user must change it before doing anything else
+    (:func:`must_change_password`).
+    """
     try:
         user.password_hash = hash_password(password)
     except ValueError as exc:
         raise Invalid(str(exc)) from None
     user.password_changed_at = datetime.now(timezone.utc)
-    audit(db, actor, "user.password", "user", user.id, {"username": user.username}, ip)
+    user.password_one_time = one_time
+    audit(db, actor, "user.password", "user", user.id,
+          {"username": user.username, "one_time": one_time}, ip)
     db.flush()
+
+
+def must_change_password(user: User) -> bool:
+    """Whether ``user`` still holds a one-time password (set by someone else)."""
+    return bool(user.password_one_time)
 
 
 def update_user(db: Session, actor: User, user_id: int, changes: dict, ip: str | None = None
@@ -87,8 +101,8 @@ def update_user(db: Session, actor: User, user_id: int, changes: dict, ip: str |
     after = {"role": user.role, "agent_id": user.agent_id, "active": user.active,
              "display_name": user.display_name}
     audit(db, actor, "user.update", "user", user.id, {"before": before, "after": after}, ip)
-    if changes.get("password"):
-        set_password(db, actor, user, changes["password"], ip)
+    if changes.get("password"):  # an admin resetting someone else's password: one-time
+        set_password(db, actor, user, changes["password"], ip, one_time=actor.id != user.id)
     db.flush()
     return user
 
@@ -118,6 +132,7 @@ def ensure_first_admin(db: Session, username: str = "admin") -> tuple[User, str]
     """Create the first admin with a random one-time password when no admin exists.
 
     Returns ``(user, password)`` when one was created (print the password once), else None.
+    The password is one-time: the admin must change it at the first sign-in.
     """
     if db.scalar(select(User).where(User.role == "admin", User.active.is_(True)).limit(1)):
         return None
@@ -125,6 +140,6 @@ def ensure_first_admin(db: Session, username: str = "admin") -> tuple[User, str]
     existing = db.scalar(select(User).where(User.username == username))
     if existing is not None:
         existing.role, existing.active = "admin", True
-        set_password(db, None, existing, password)
+        set_password(db, None, existing, password, one_time=True)
         return existing, password
-    return create_user(db, None, username, password, "admin"), password
+    return create_user(db, None, username, password, "admin", one_time=True), password

@@ -117,3 +117,45 @@ def test_short_new_password_is_a_clear_422(agent1):
     assert r.status_code == 422
     assert r.json()["detail"][0]["field"] == "new_password"
     assert "太短" in r.json()["detail"][0]["message"]
+
+
+def test_one_time_password_must_be_changed_before_anything_else(app, anon, db):
+    from api.services.users import ensure_first_admin
+    from models import User
+    for u in db.query(User).filter_by(role="admin"):
+        u.active = False  # a fresh installation: no admin yet
+    made = ensure_first_admin(db, "boss")
+    db.commit()
+    assert made is not None
+    user, one_time = made
+    assert user.password_one_time
+    c = TestClient(app)
+    r = c.post("/api/v1/auth/login", json={"username": "boss", "password": one_time})
+    assert r.status_code == 200 and r.json()["user"]["password_one_time"] is True
+    c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+    blocked = c.get("/api/v1/calls")
+    assert blocked.status_code == 403 and "一次性密码" in blocked.json()["detail"]
+    assert c.get("/api/v1/users").status_code == 403
+    assert c.get("/api/v1/auth/me").status_code == 200
+    assert c.post("/api/v1/auth/password", json={"old_password": one_time,
+                                                 "new_password": "my-own-pass-7"}
+                  ).status_code == 204
+    assert c.get("/api/v1/calls").status_code == 401  # the session ended with the change
+    fresh = TestClient(app)
+    r = fresh.post("/api/v1/auth/login", json={"username": "boss", "password": "my-own-pass-7"})
+    assert r.status_code == 200 and r.json()["user"]["password_one_time"] is False
+    assert fresh.get("/api/v1/calls").status_code == 200
+
+
+def test_password_set_by_an_admin_is_one_time_for_the_user(admin, app):
+    r = admin.post("/api/v1/users", json={"username": "zhou", "password": "given-by-admin-1",
+                                          "role": "supervisor"})
+    assert r.status_code == 201 and r.json()["password_one_time"] is True
+    c = TestClient(app)
+    assert c.post("/api/v1/auth/login", json={"username": "zhou",
+                                              "password": "given-by-admin-1"}).status_code == 200
+    assert c.get("/api/v1/calls").status_code == 403
+    # the admin's own password change of someone else's account is one-time as well
+    a1 = next(u for u in admin.get("/api/v1/users").json() if u["username"] == "a1")
+    r = admin.patch(f"/api/v1/users/{a1['id']}", json={"password": "reset-by-admin-2"})
+    assert r.status_code == 200 and r.json()["password_one_time"] is True

@@ -137,3 +137,22 @@ def test_call_in_progress_shows_progress(ui_app, sup):
     r = sup.get("/calls/pub-010")
     assert 'id="analysis-progress"' in r.text and "分析中" in r.text
     assert "本通话所有适用规则均合格" not in r.text
+
+
+def test_one_time_password_sends_every_page_to_the_password_form(ui_app):
+    from api.services.users import set_password
+    from models import User
+    s = ui_app.state.sessions()
+    user = s.query(User).filter_by(username="sup").one()
+    set_password(s, None, user, "printed-once-9", one_time=True)
+    s.commit()
+    s.close()
+    with TestClient(ui_app) as c:
+        r = c.post("/login", data={"username": "sup", "password": "printed-once-9"},
+                   follow_redirects=False)
+        assert r.status_code == 303
+        for path in ("/dashboard", "/calls", "/review", "/"):
+            r = c.get(path, follow_redirects=False)
+            assert (r.status_code, r.headers["location"]) == (303, "/account"), path
+        page = c.get("/account")
+        assert page.status_code == 200 and "一次性密码" in page.text and "data-password" in page.text
