@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Generate the labelled training corpus of customer-side hotline speech (``corpus.jsonl``).
+"""Generate the labelled training corpus of hotline calls as text (``corpus.jsonl``).
 
 The corpus is written, not collected: a grammar of customer turns for property-management
 calls (scenarios x call types x complaint types x speaker registers), expanded with a fixed
 seed, then degraded like real recogniser output for a share of the examples (homophone
 substitutions found with pypinyin, lost punctuation, numerals written as digits, fillers).
+Most examples also get the agent's turns (``agent_turns``) from a grammar of what agents do
+per call type and scenario, with its own generator per example; "agent-decided" families,
+where the competing labels share the customer's templates, are appended at the end.
 See ``README.md`` beside this file for the format and the reasoning. The scripted evaluation
 calls (``shared/data/calls``) were NOT used as a source.
 
@@ -442,12 +445,14 @@ def dialectise(r: random.Random, text: str, strength: float) -> str:
 
 
 _HOMO: dict[str, list[str]] = {}
+_HOMO_AGENT: dict[str, list[str]] = {}  # built from customer and agent text (agent noise only)
 
 
-def build_homophones(texts: list[str]) -> None:
+def build_homophones(texts: list[str], into: dict[str, list[str]] | None = None) -> None:
     """Group the corpus's own characters by toneless pinyin: ASR confuses sound-alikes."""
     from pypinyin import Style, lazy_pinyin
 
+    into = _HOMO if into is None else into
     chars = sorted({c for t in texts for c in t if "\u4e00" <= c <= "\u9fff"})
     groups: dict[str, list[str]] = {}
     for c in chars:
@@ -456,15 +461,16 @@ def build_homophones(texts: list[str]) -> None:
         py = lazy_pinyin(c, style=Style.NORMAL)[0]
         alts = [x for x in groups[py] if x != c]
         if alts:
-            _HOMO[c] = alts
+            into[c] = alts
 
 
-def asr_noise(r: random.Random, text: str, rate: float) -> str:
+def asr_noise(r: random.Random, text: str, rate: float, homo: dict[str, list[str]] | None = None) -> str:
+    homo = _HOMO if homo is None else homo
     out = []
     for c in text:
         p = r.random()
-        if c in _HOMO and p < rate:
-            out.append(r.choice(_HOMO[c]))
+        if c in homo and p < rate:
+            out.append(r.choice(homo[c]))
         elif "\u4e00" <= c <= "\u9fff" and p < rate * 1.2 and r.random() < 0.15:
             continue  # a dropped character
         else:
@@ -512,6 +518,425 @@ def sprinkle(r: random.Random, turns: list[str], sc: dict, call_type: str) -> li
     if call_type in ("repair", "inquiry") and r.random() < 0.3:
         turns.insert(r.randint(1, len(turns)), r.choice(MILD))
     return turns
+
+
+# ----------------------------------------------------------------------------- agent side
+# The agent's words. What the agent DOES decides much of a call's type: registers a repair
+# and sends a worker (repair); explains, looks things up, answers (inquiry); apologises and
+# promises an answer or a follow-up (complaint); thanks for an idea and passes it on
+# (suggestion); points the caller elsewhere (other). Written for this product from how a
+# property hotline works, not from recorded calls. The types deliberately overlap: agents of
+# every type say 登记/记录/反馈, complaint agents often send a worker too, repair agents answer
+# questions about fees and times, inquiry agents sometimes note things down or offer a visit.
+AGENT_SHARE_NONE = 0.12     # text-only examples: no agent side at all (the model must cope)
+AGENT_SHARE_MINIMAL = 0.13  # the agent only greets, acknowledges, asks for details and closes
+
+A_GREET = [
+    "您好，{estate}物业服务中心，请问有什么可以帮您？", "您好，物业客服中心，{num}号客服为您服务。",
+    "您好，{estate}客服，请讲。", "喂，您好，物业这边。", "您好，这里是{estate}管理处，请问您有什么事情？",
+    "你好，物业前台，您请说。", "您好，很高兴为您服务，请问您有什么需要？", "您好，{estate}服务热线。",
+    "您好，物业服务中心，{surname}工为您服务，请问有什么可以帮到您？", "喂你好，{estate}物业。",
+]
+A_ACK = [
+    "嗯。", "好的。", "嗯嗯，您说。", "是的。", "明白。", "好，您慢慢说。", "稍等，我记一下。", "嗯，我在听。",
+    "您说的是{place}对吧？", "好的，我这边记下了。", "嗯，然后呢？", "对对。", "是这样啊。", "嗯，好。",
+    "您稍等一下啊。", "哦，好的好的。", "嗯，清楚了。",
+]
+A_ASK = [
+    "请问您是哪栋哪户？", "请问您贵姓？", "请问怎么称呼您？", "您的联系电话是来电的这个号码吗？",
+    "方便留一个联系电话吗？", "请问是几单元的？", "您是业主本人吗？", "具体是哪个位置呢？",
+    "请问是从什么时候开始的？", "我核对一下您的房号，是{place}吗？", "您能再说一下具体的情况吗？",
+    "好的，您的姓名和房号方便告诉我吗？",
+]
+A_CLOSE = [
+    "好的，请问还有其他可以帮您的吗？", "感谢您的来电，再见。", "好的，那先这样，再见。",
+    "稍后可能会有满意度回访，麻烦您给个评价，谢谢，再见。", "不客气，祝您生活愉快，再见。",
+    "好的，那就不打扰您了，再见。", "嗯，好的，再见。", "请问还有别的事吗？没有的话先挂了，再见。",
+]
+
+A_CREW = {"elevator": ["电梯维保的师傅", "维保单位"], "leak": ["水电师傅", "维修师傅"],
+          "drain": ["疏通师傅", "管道工"], "water": ["工程部的师傅", "水电工"],
+          "light": ["电工", "工程部的电工"], "door": ["弱电的师傅", "门禁维修的师傅"],
+          "heating": ["暖通师傅", "供暖维修的师傅"], "wall": ["工程部的人", "维修师傅"],
+          "ac": ["维修师傅", "管家"]}
+A_CREW_ANY = ["维修师傅", "工程部的师傅", "值班师傅", "我们的师傅"]
+
+A_REPAIR = [
+    "好的，我这边马上给您登记报修，安排{crew}上门。", "已经给您生成维修工单了，{crew}大概{eta}到，上门前会先给您打电话。",
+    "我现在就通知{crew}过去看一下。", "您看家里什么时候有人？我按那个时间给您约师傅。",
+    "工单已经派给{crew}了，单号稍后短信发给您。", "我先给您报个修，{crew}{eta}过去。",
+    "好，我这就派人过去，您留意一下电话。", "我已经联系值班的{crew}了，他忙完手上的活就过去。",
+    "这个我们给您安排一下，{eta}让师傅上门检查。", "您放心，维修这边我来跟进，修好之后会回访您。",
+    "报修已经受理了，维修人员姓{surname}，电话稍后发给您。", "师傅到了以后先查原因，需要换零件的话会先跟您确认。",
+    "我给您加急，让师傅优先过去。", "明白，我这边派单，{crew}{eta}上门。", "行，我让{crew}带上工具过去。",
+    "您的报修我登记好了，{crew}接单以后会联系您。", "我们先派人到现场看看，再定怎么修。",
+]
+A_REPAIR_ANSWER = [  # a repair agent also answers questions: fees, times, who pays
+    "户内的维修按收费标准收材料费，人工不收，师傅上门会先报价。", "公共部位的维修不收费，这个您放心。",
+    "具体费用要等师傅看了才知道，一般换个零件几十块钱。", "师傅上午下午都能来，您定个时间就行。",
+    "如果还在保修期内，由开发商负责，我们先帮您看看是什么问题。", "今天来不及的话最晚明天上午，您看可以吗？",
+    "这个属于公共设施，是我们物业负责的。", "需要换的配件如果我们没有，要等一两天才能到。",
+]
+A_REPAIR_SCEN = {
+    "elevator": ["我马上通知电梯维保单位过来检修。", "维保的师傅半小时内到，如果有人被困，请先按轿厢里的紧急呼叫按钮。",
+                 "这部电梯先停用，我们在一楼贴个告示，维保人员到了马上修。"],
+    "leak": ["您先把家里的进水总阀关上，我让水电工马上过去。", "楼上那户我们也会派人去敲门查一下。",
+             "漏水的位置师傅去了会先排查。"],
+    "drain": ["我安排疏通师傅过去，这期间先别往下水里倒水。", "如果是主管道堵了，我们会叫管道疏通车来。"],
+    "water": ["我让工程部去泵房查一下水压。", "先派人去看看是不是您家入户阀门的问题。"],
+    "light": ["楼道灯我让电工今天就去换。", "我通知工程部检修一下线路，天黑之前弄好。"],
+    "door": ["门禁这块我让弱电的师傅过去看看。", "单元门的闭门器我们安排人去换一个。"],
+    "heating": ["我让暖通师傅上门查看，可能需要放一下气。", "您先看看暖气片的阀门开没开，不行的话师傅上门。"],
+    "wall": ["渗水要先确认位置，我安排工程人员上门拍照查看。", "外墙的问题我们先派人看，属于保修范围的会联系开发商维修。"],
+    "ac": ["我让管家去楼上那户沟通，同时派师傅看一下外机的排水管。", "我们派人去看看冷凝水管是不是脱落了。"],
+}
+A_REPAIR_SORRY = ["不好意思让您久等了，我再催一下师傅。", "抱歉，上次的工单我查一下，马上给您催。",
+                  "给您带来不便了，我们尽快处理。"]
+A_REPAIR_CLOSE = ["师傅到了会先给您打电话，请保持电话畅通。", "修好以后会有回访，再见。",
+                  "有什么问题随时打过来，再见。"]
+
+A_INQ = [
+    "这个我帮您查一下，您稍等。", "您可以关注我们的微信公众号，里面有办事指南。", "这个在小程序上也能办，不用跑一趟。",
+    "需要您带上身份证到物业前台办理。", "不需要本人来，家里人带上业主身份证的复印件也可以。",
+    "前台在{bldg}号楼一楼，工作日都有人。", "是的，可以的。", "这个不行，按规定是不允许的。", "一般当天就能办好。",
+    "不用预约，直接过来就行。", "流程是这样的：先填申请表，再交材料，审核通过就可以了。", "这个是不收费的。",
+    "具体规定我们在公告栏里贴了，您有空可以看一下。", "我查到了，您说的这个已经办好了。",
+    "周末也有人值班，不过只能办一些简单的业务。", "您说的这个情况，按规定是这样处理的。",
+    "这个要看具体情况，您方便的话来前台当面问一下更清楚。", "我给您发一个办理须知，您按上面准备材料。",
+]
+A_INQ_TOPIC = {
+    "物业费": ["物业费可以在我们的微信公众号里缴纳，也可以到前台刷卡。", "物业费是按建筑面积收的，每平方米每月{price}。",
+            "我帮您查了一下，您家物业费已经交到{month}了。", "可以按季度交，也可以按年交。",
+            "发票可以开电子的，缴费的时候填上抬头就行。", "滞纳金是按天算的，具体金额我帮您查一下。"],
+    "停水": ["今天是二次供水水箱清洗，预计下午五点左右恢复供水。", "停水通知已经在单元门口和业主群里发过了。",
+           "明天上午九点到十二点停电检修，涉及三号楼到八号楼。", "是市政管网在抢修，不是我们小区单独停的，恢复时间要等自来水公司通知。"],
+    "装修": ["装修要先到物业前台办理装修登记，带上身份证、房产证复印件和装修图纸。", "装修押金是两千元，验收合格以后全额退还。",
+           "施工时间是工作日上午八点到十二点、下午两点到六点，周末不能做有噪音的施工。", "装修垃圾要装袋放到指定的临时堆放点，不能放楼道。"],
+    "门禁卡": ["补办门禁卡需要带身份证到物业前台办理，工本费二十元。", "保姆可以办，需要业主本人带着她的身份证过来登记。",
+            "车辆出入证要带行驶证和车位合同来办。"],
+    "车位": ["月租车位目前还有几个，在地库负二层，每月{rent}。", "临时停车前半小时免费，之后每小时五元。",
+           "访客的车在门岗登记一下就可以进。", "产权车位已经卖完了，现在只能租。"],
+    "宠物": ["养犬要先到派出所办养犬登记，物业这边也备个案。", "大型犬按照规定是不能养的。",
+           "遛狗要拴绳，粪便要自己清理，这是小区的规定。"],
+    "快递": ["快递柜在南门岗亭旁边和三号楼楼下各有一组。", "物业暂时不提供代收，不过门岗可以临时帮您放一下。"],
+    "办事": ["物业办公室上班时间是早上八点半到下午五点半，周末有值班人员。", "维修基金的余额可以在住建局的网站上查。",
+           "房屋出租需要到物业登记一下租户的信息。", "搬家要提前一天跟物业说，我们给您开放行条。",
+           "空调外机要装在预留的机位上，不能随便打孔。", "游泳池夏季开放，下午两点到晚上九点。"],
+}
+A_INQ_NOTE = [  # an inquiry agent also notes things down, promises a call back or offers a visit
+    "那我先帮您登记一下，回头让管家联系您。", "这个我记录一下，问清楚以后给您回电话。",
+    "不好意思，这个我不太确定，我问一下主管再回复您。", "您的情况我登记一下，有消息了通知您。",
+    "需要的话我可以让管家上门跟您说明。", "滞纳金减免要向财务申请，我帮您提交一下，结果会通知您。",
+]
+A_INQ_CLOSE = ["还有什么不清楚的可以随时打过来。", "您看还有其他要咨询的吗？", "好的，那您方便的时候过来办就行，再见。"]
+
+A_COMP = [
+    "非常抱歉给您带来这么多不便。", "真的很抱歉，您先消消气，慢慢说。", "您反映的情况我已经详细记录下来了，马上反馈给我们主管。",
+    "我们核实以后，{deadline}给您一个答复。", "这个事情我们一定严肃处理，给您一个交代。", "我理解您的心情，换了谁都会着急的。",
+    "我马上上报项目经理，{deadline}给您回电话。", "之前处理得不及时，我代表物业向您道歉。",
+    "您的投诉我已经登记了，投诉单号稍后发给您。", "这个问题我们会一直跟进，处理结果第一时间告诉您。",
+    "后续由我们客服主管专门跟您联系。", "我们会加强管理，尽量不让这种情况再发生。", "相关人员我们会批评教育。",
+    "您说的这些我都如实记录，会原原本本反映上去。", "给您添麻烦了，实在不好意思。", "请您再给我们一点时间，我们尽快回复您。",
+    "您的意见我们非常重视，会督促相关部门整改。", "这个确实是我们做得不到位。",
+]
+A_COMP_TYPE = {
+    "vent": ["您先别着急，您说的我都在听。", "非常理解您的心情，您的不满我们都记下了。", "是是是，这确实是我们的问题。",
+             "您消消气，我一定把您的意见反映上去。", "您说得对，换谁都受不了。"],
+    "resolve": ["您说的时间和经过我都记下了，会一条一条核实。", "处理方案我们会在{deadline}之前答复您。",
+                "损失的部分，主管会跟您当面沟通赔偿的事。", "您的两点要求我都记录了：一是尽快处理，二是给您书面答复。",
+                "您说的照片和视频可以发给管家，我们作为核实的依据。"],
+    "expectation": ["谢谢您一直以来对我们工作的支持和理解。", "您说得对，我们确实需要改进。",
+                    "您的意见我们会反馈上去，争取恢复到以前的服务标准。", "感谢您这么耐心地跟我们说，我们一定重视。"],
+}
+A_COMP_SCEN = {
+    "guard": ["保安的问题我们会反馈给秩序部主管，核实之后严肃处理。"],
+    "cleaning": ["保洁这块我们会督促整改，增加清扫的频次。"],
+    "garbage": ["我们马上联系清运公司，今天之内把垃圾清掉。"],
+    "fee": ["费用的问题我让财务核实一下，多收的部分会退还给您。"],
+    "noise": ["我们会去跟那户沟通，提醒他们遵守施工时间。"],
+    "parking": ["占用车位的车我们会联系车主挪走，以后加强巡查。"],
+    "green": ["绿化养护我们会督促绿化公司尽快处理。"],
+    "dog": ["我们会找到犬主，提醒他们文明养犬。"],
+    "pest": ["我们会安排一次全面消杀。"],
+    "clutter": ["楼道的杂物我们会张贴通知，限期清理。"],
+    "throw": ["高空抛物的事我们会调取监控排查。"],
+    "elevator": ["电梯的事我们会跟维保单位严肃交涉，要求彻底检修。"],
+}
+A_COMP_REPAIRISH = ["维修一直没到位，这是我们的责任，我会向工程部主管反映。", "返修的问题我们会追究维修质量，给您一个说法。"]
+A_COMP_DISPATCH = [  # a complaint agent often sends someone too
+    "我这边同时安排{crew}今天再过去看一下。", "我先派人去现场看看情况。", "我让{crew}先过去处理，处理完再给您回复。",
+    "维修的事我重新给您派单，这次让主管盯着。",
+]
+A_COMP_CLOSE = ["处理结果我们会及时回复您，再见。", "再次向您表示歉意，再见。", "您的事情我们一定跟进，请保持电话畅通。"]
+
+A_SUG = [
+    "感谢您的建议。", "您的这个建议很好，我记下来，会反馈给项目经理研究。",
+    "这个涉及公共收益的使用，可能要业委会讨论，我们会把您的建议提交上去。", "谢谢您对小区的关心，我们会认真考虑。",
+    "您的建议我们会汇总一下，有结果在业主群里通知大家。", "我们先做个调研，听听其他业主的意见。",
+    "这个想法挺好的，之前也有业主提过类似的。", "如果要用维修基金，需要业主表决，我们会跟进这件事。",
+    "好的，我登记一下您的建议，报给管理处。", "您提的这个我们会评估一下可行性和费用。", "谢谢您，这样的意见对我们很有帮助。",
+    "您说的这个我们也在考虑，具体方案出来会公示。",
+]
+A_SUG_CLOSE = ["再次感谢您的建议，再见。", "谢谢您的支持，再见。"]
+
+A_OTHER_BY_KEY = [  # (a word of the caller's request, what the agent says)
+    ("燃气卡", ["燃气卡充值的问题要找燃气公司，客服电话我发给您。"]),
+    ("宽带", ["宽带是运营商负责的，您拨打运营商的客服电话报障就可以。"]),
+    ("快递显示", ["快递丢失建议您直接联系快递公司，物业这边没有代收。"]),
+    ("电费", ["电费是供电公司收的，可以在手机上的网上国网里交，交完一般很快就来电。"]),
+    ("王师傅", ["您好，这里是物业服务中心，您可能打错了。", "没关系。"]),
+    ("有线电视", ["有线电视归广电网络公司管，您打他们的客服报修。"]),
+    ("外卖", ["您好，这里是物业，不是饭店，您打错了。"]),
+    ("学区", ["学区划分是教育局定的，您可以问一下区教育局。"]),
+    ("信号", ["手机信号要找运营商，物业这边处理不了。"]),
+    ("表扬", ["谢谢您的表扬，我们一定转达给师傅。", "您的肯定是对我们最大的鼓励。"]),
+    ("钱包", ["我帮您问一下门岗，失主来认领的话会登记的。"]),
+    ("钟点工", ["我们这边不提供钟点工介绍，您可以找家政公司。"]),
+    ("送水", ["七栋从北门进去往右走，第二栋就是。"]),
+    ("天然气", ["燃气有味道请您马上开窗通风，不要开关电器，拨打燃气公司的抢修电话。"]),
+    ("自来水公司", ["自来水的账单在自来水公司的公众号上可以查。"]),
+    ("热水器", ["厂家保修的热水器要找厂家售后，物业不负责家电维修。"]),
+    ("过户", ["过户要去不动产登记中心办理。"]),
+    ("广场舞", ["隔壁小区的事我们管不了，您可以联系他们的物业。"]),
+    ("家政推广", ["小区里做活动需要到物业办公室提交申请，我们审核一下。"]),
+    ("电动车", ["马路上发生的事情建议您报警处理。"]),
+    ("公交站牌", ["公交站牌归公交公司管，您可以打市民热线反映。"]),
+    ("听得见", ["喂？您好？听得到吗？", "好的，没事就好。"]),
+    ("户口", ["户口迁移要找派出所。"]),
+    ("社区医院", ["社区医院的时间我们这边不太清楚，您问一下社区。"]),
+]
+A_OTHER = ["这个不属于物业的服务范围。", "不好意思，这个我们管不了。", "电话号码我帮您查一下。", "不客气。",
+           "这个您得找相关部门，我们没法处理。", "好的，有需要再打过来。"]
+A_OTHER_CLOSE = ["不客气，再见。", "好的，没事了那我先挂了。"]
+
+A_CASUAL = [("您", "你"), ("好的", "好嘞"), ("好的", "行"), ("马上", "这就"), ("请问", "那"), ("稍等", "等一下"),
+            ("非常", "特别"), ("不好意思", "不好意思啊")]
+A_FILLERS = ["嗯，", "那个，", "呃，", "就是，", "好，"]
+
+A_ETA = ["半小时内", "一个小时左右", "今天下午", "明天上午", "二十分钟左右", "下午两点前", "马上"]
+A_DEADLINE = ["明天中午之前", "今天下班前", "三个工作日内", "周五之前", "二十四小时之内"]
+
+
+def agent_fill(r: random.Random, s: str, crew: list[str]) -> str:
+    rep = {"{estate}": lambda: r.choice(ESTATES), "{num}": lambda: str(r.randint(1, 60)),
+           "{surname}": lambda: r.choice(SURNAMES), "{place}": lambda: place(r),
+           "{crew}": lambda: r.choice(crew), "{eta}": lambda: r.choice(A_ETA),
+           "{deadline}": lambda: r.choice(A_DEADLINE), "{bldg}": lambda: cn_num(r.randint(1, 12)),
+           "{price}": lambda: r.choice(["一块八", "两块五", "一块六毛五", "两块二"]),
+           "{rent}": lambda: r.choice(["三百", "二百八", "四百五", "三百五"]),
+           "{month}": lambda: r.choice(["今年六月", "年底", "下个月", "上个月底"])}
+    for k, f in rep.items():
+        while k in s:
+            s = s.replace(k, f(), 1)
+    return s
+
+
+def agent_core(r: random.Random, call_type: str, ctype: str | None, scenario: str,
+               customer: list[str]) -> tuple[list[str], list[str]]:
+    """(what the agent does in this call, type-specific closings): 2-4 sentences."""
+    if call_type == "repair":
+        core = r.sample(A_REPAIR, r.randint(1, 2))
+        if scenario in A_REPAIR_SCEN and r.random() < 0.6:
+            core.append(r.choice(A_REPAIR_SCEN[scenario]))
+        if r.random() < 0.35 or any("钱" in t or "收费" in t for t in customer):
+            core.append(r.choice(A_REPAIR_ANSWER))
+        if r.random() < 0.2:
+            core.insert(0, r.choice(A_REPAIR_SORRY))
+        return core, A_REPAIR_CLOSE
+    if call_type == "inquiry":
+        core = r.sample(A_INQ_TOPIC.get(scenario, A_INQ), r.randint(1, 2))
+        if r.random() < 0.6:
+            core += r.sample(A_INQ, 1)
+        if r.random() < 0.25:
+            core.append(r.choice(A_INQ_NOTE))
+        return core, A_INQ_CLOSE
+    if call_type == "complaint":
+        core = r.sample(A_COMP, r.randint(1, 3))
+        if ctype in A_COMP_TYPE and r.random() < 0.6:
+            core.insert(r.randint(0, len(core)), r.choice(A_COMP_TYPE[ctype]))
+        if scenario in A_COMP_SCEN and r.random() < 0.5:
+            core.append(r.choice(A_COMP_SCEN[scenario]))
+        elif scenario in REPAIRABLE and r.random() < 0.4:
+            core.append(r.choice(A_COMP_REPAIRISH))
+        if r.random() < (0.4 if scenario in REPAIRABLE else 0.15):
+            core.append(r.choice(A_COMP_DISPATCH))
+        return core, A_COMP_CLOSE
+    if call_type == "suggestion":
+        core = r.sample(A_SUG, r.randint(1, 3))
+        if r.random() < 0.15:
+            core.append(r.choice(["这个问题我们会反馈给主管。", "我们核实一下再回复您。"]))
+        return core, A_SUG_CLOSE
+    text = "".join(customer)
+    core = next((list(a) for k, a in A_OTHER_BY_KEY if k in text), [])
+    if not core or r.random() < 0.5:
+        core.append(r.choice(A_OTHER))
+    return core, A_OTHER_CLOSE
+
+
+def agent_register(r: random.Random, text: str, casual: bool) -> str:
+    if casual:
+        for a, b in A_CASUAL:
+            if a in text and r.random() < 0.5:
+                text = text.replace(a, b)
+        if r.random() < 0.3:
+            text = r.choice(A_FILLERS) + text
+    return text
+
+
+def make_agent_turns(r: random.Random, call_type: str, ctype: str | None, scenario: str,
+                     customer: list[str], noisy: bool, family: str | None = None) -> list[str]:
+    """The agent's turns of one corpus example (empty for the text-only share).
+
+    ``customer`` are the customer's turns before registers and noise (they tell which
+    out-of-scope request an "other" call made, and whether a repair caller asked the price).
+    ``family``: an agent-decided call (always a full agent side, :func:`family_core`).
+    """
+    p = r.random()
+    if p < AGENT_SHARE_NONE and not family:
+        return []
+    crew = A_CREW.get(scenario, A_CREW_ANY)
+    n = len(customer)
+    if family:
+        core, closes = family_core(r, family, call_type, scenario)
+    elif p < AGENT_SHARE_NONE + AGENT_SHARE_MINIMAL:
+        core, closes = [], A_CLOSE
+    else:
+        core, closes = agent_core(r, call_type, ctype, scenario, customer)
+    # one reply after each customer turn: acknowledgements and questions for details around
+    # the core sentences, which come in order, spread over the replies
+    replies: list[list[str]] = [[] for _ in range(max(1, n))]
+    if r.random() < 0.6:
+        replies[0].append(r.choice(A_ASK))
+    for i, s in enumerate(core):
+        replies[min(len(replies) - 1, i * len(replies) // max(1, len(core)) + (1 if n > 2 else 0))].append(s)
+    for rep in replies:
+        if not rep or r.random() < 0.3:
+            rep.insert(0, r.choice(A_ACK))
+    if r.random() < 0.8:
+        replies[-1].append(r.choice(closes) if core and r.random() < 0.5 else r.choice(A_CLOSE))
+    turns = ([r.choice(A_GREET)] if r.random() < 0.9 else []) + ["".join(x) for x in replies]
+    casual = r.random() < 0.3
+    turns = [agent_register(r, agent_fill(r, t, crew), casual) for t in turns]
+    if noisy:
+        rate = r.uniform(0.02, 0.10)
+        turns = [asr_noise(r, t, rate, _HOMO_AGENT) for t in turns]
+    return [t for t in turns if t.strip()]
+
+
+def all_agent_text() -> list[str]:
+    pools = [A_GREET, A_ACK, A_ASK, A_CLOSE, A_REPAIR, A_REPAIR_ANSWER, A_REPAIR_SORRY, A_REPAIR_CLOSE, A_INQ,
+             A_INQ_NOTE, A_INQ_CLOSE, A_COMP, A_COMP_REPAIRISH, A_COMP_DISPATCH, A_COMP_CLOSE, A_SUG, A_SUG_CLOSE,
+             A_OTHER, A_OTHER_CLOSE]
+    pools += list(A_REPAIR_SCEN.values()) + list(A_INQ_TOPIC.values()) + list(A_COMP_TYPE.values())
+    pools += list(A_COMP_SCEN.values()) + [a for _, a in A_OTHER_BY_KEY]
+    pools += list(A_EXPLAIN_SCEN.values()) + [A_EXPLAIN_ANY, A_EXPLAIN_IF, A_AGAIN_REPAIR]
+    return [t for p in pools for t in p]
+
+
+# ----------------------------------------------------------------------------- agent-decided calls
+# In the main corpus the customer's words alone already tell the type (cross-validated
+# ~0.98), so a model has no reason to listen to the agent. On a real line many callers say
+# something that fits two types: a fault told as a question (repair or inquiry?), a fault
+# that came back (repair or complaint?), or hardly anything the recogniser caught. Then it is
+# the agent who decides: sends a worker, explains, or apologises and promises an answer.
+# These families use the SAME customer templates for the competing labels; only the agent
+# differs. They are appended after the main corpus (own generator, own ids).
+FAMILY_SEED = SEED + 17
+FAMILY_COUNTS = [
+    ("question", "repair", None, 100), ("question", "inquiry", None, 100),
+    ("again", "repair", None, 80), ("again", "complaint", "resolve", 60),
+    ("neutral", "repair", None, 25), ("neutral", "inquiry", None, 30),
+    ("neutral", "suggestion", None, 30), ("neutral", "other", None, 30),
+    ("neutral", "complaint", "resolve", 30),
+]
+# The complaints among them are complaints by what the agent does, not by the caller's
+# attitude: their complaint type is nominal and marked ``for_complaint_type: false`` (the
+# complaint-type models learn only from callers whose words were written for their type).
+FAM_QUESTION = [
+    "你好，请问{thing}{fault}是怎么回事？", "你好，我想问一下，{thing}怎么{fault}了？",
+    "喂，物业吗？{thing}{fault}，这个归谁管啊？", "你好，问一下啊，{thing}{fault}，要怎么处理？",
+    "你好，{thing}{fault}，是整栋楼都这样吗？", "你好，我家{thing}{fault}，你们知道是什么情况吗？",
+    "请问一下，{thing}{fault}这个事找谁？", "你好，{thing}{fault}了，我该怎么办？",
+    "你好，打听一下，{thing}{fault}，是不是在检修啊？", "你好，我是{place}的，{thing}{fault}，想问问什么原因。",
+]
+FAM_QUESTION_MID = ["那怎么办呢？", "要多久？", "哦，这样啊。", "需要我做什么吗？", "那我等着。", "是就我家这样吗？",
+                    "那行，我知道了。", "我是{place}的。", "大概什么时候能好？", "好的，谢谢。"]
+FAM_AGAIN = [
+    "你好，{thing}又{fault}了，上次修过没多久。", "你好，{thing}{fault}，这都第二回了。",
+    "喂，{thing}{fault}，之前报过一次，还是不行。", "你好，{thing}怎么又{fault}了？",
+    "你好，我家{thing}{fault}，{date}刚弄过，现在又这样了。", "你好，{thing}老是{fault}，隔几天就来一次。",
+]
+FAM_AGAIN_MID = ["这次能不能弄彻底一点？", "上次来的师傅说没问题了。", "我是{place}的。", "那你们看着办吧。",
+                 "好吧。", "你们记一下。", "能快点就快点吧。", "我在家。"]
+FAM_NEUTRAL = ["喂，你好。", "你好，我是{place}的，我说个事。", "喂？你好，物业吗？", "你好，麻烦问一下。",
+               "你好你好。", "嗯，你好，我这边有点事。"]
+FAM_NEUTRAL_MID = ["嗯。", "对。", "嗯，对对。", "是的。", "好。", "哦。", "那行。", "{place}。", "对，就是这个。"]
+FAM_NEUTRAL_END = ["好的，谢谢。", "行，那就这样。", "好，再见。", "嗯，好的。"]
+
+A_EXPLAIN_SCEN = {  # an inquiry: the agent explains the cause and what to do, sends nobody
+    "elevator": ["今天电梯在做年检，下午三点以后恢复使用。", "电梯在做例行保养，一个小时左右就好，您先走另一部。"],
+    "water": ["今天是计划停水，清洗水箱，通知前天就贴在单元门口了，下午五点恢复。",
+              "是市政管网在维修，不是咱们小区的问题，恢复时间要等自来水公司通知。",
+              "刚恢复供水的时候水会有点黄，放几分钟就好了。"],
+    "light": ["楼道灯是声控的，晚上十二点以后统一关闭，这是为了节能。", "路灯是定时开的，冬天晚上六点才亮。"],
+    "heating": ["今年的供暖要十一月十五号才开始，现在还没到时间。",
+                "刚开始供暖管道里有空气，您可以把暖气片上的放气阀拧开放一下气，过两天温度就上来了。"],
+    "door": ["门禁卡有有效期，您带身份证到前台激活一下就能用了。", "门禁系统在升级，今天刷卡会慢一点，升级完就好了。"],
+    "drain": ["户内的下水道是业主自己负责疏通的，您可以找有资质的疏通公司，电话我可以发给您。",
+              "您可以先用疏通剂试试，一般能解决。"],
+    "leak": ["这种情况一般是楼上的防水层有问题，需要跟楼上业主协商，费用由责任方承担。",
+             "户内的水管是业主自有部分，维修要自己找人，您先把总阀关上。"],
+    "wall": ["外墙渗水属于开发商的保修范围，您可以直接联系开发商售后，电话我发给您。",
+             "房子还在保修期内的话，要找开发商报修。"],
+    "ac": ["空调外机滴水是邻里之间的事，建议您先跟楼上沟通一下。", "按小区规定外机要接冷凝水管，您可以提醒一下楼上。"],
+}
+A_EXPLAIN_ANY = ["这个情况我们知道，是统一安排的，不是就您一家。", "我查了一下，今天没有报修记录，应该是正常现象。",
+                 "这个属于业主自己负责的部分，您可以自己找人处理。", "您可以看一下业主群里的通知，昨天已经发过了。"]
+A_EXPLAIN_IF = ["如果明天还不行，您再打电话过来，我们再派人看。", "要是过了这个时间还没好，您再联系我们。"]
+A_AGAIN_REPAIR = ["好的，我再给您派个单，让师傅过去看看。", "我给您重新登记一下维修，这次让{crew}仔细查一下原因。",
+                  "返修的话是不收费的，我让上次那位师傅再过去。", "行，我这边加急派单，{crew}{eta}到。"]
+
+
+def compose_family(r: random.Random, family: str, call_type: str) -> tuple[str, list[str]]:
+    """The customer's turns of an agent-decided call (the same templates for both labels)."""
+    key = r.choice(REPAIRABLE)
+    sc = SCEN[key]
+    if family == "question":
+        turns = [fill(r, r.choice(FAM_QUESTION), sc)] + [fill(r, m, sc) for m in pick_mid(r, FAM_QUESTION_MID, 1, 3)]
+    elif family == "again":
+        turns = [fill(r, r.choice(FAM_AGAIN), sc)] + [fill(r, m, sc) for m in pick_mid(r, FAM_AGAIN_MID, 1, 3)]
+    else:
+        key = {"repair": key, "complaint": key, "inquiry": r.choice([t for t, _ in INQ_TOPICS]),
+               "suggestion": r.choice(SUG_TOPICS), "other": "other"}[call_type]
+        turns = [fill(r, r.choice(FAM_NEUTRAL), sc)] + [fill(r, m, sc) for m in pick_mid(r, FAM_NEUTRAL_MID, 1, 3)]
+        turns.append(r.choice(FAM_NEUTRAL_END))
+    return key, turns
+
+
+def family_core(r: random.Random, family: str, call_type: str, scenario: str) -> tuple[list[str], list[str]]:
+    """What the agent does in an agent-decided call: this decides its label."""
+    if call_type == "inquiry" and family == "question":
+        core = [r.choice(A_EXPLAIN_SCEN.get(scenario, A_EXPLAIN_ANY))]
+        if r.random() < 0.4:
+            core.append(r.choice(A_EXPLAIN_ANY + A_INQ))
+        if r.random() < 0.2:
+            core.append(r.choice(A_EXPLAIN_IF))
+        return core, A_INQ_CLOSE
+    if call_type == "repair" and family == "again":
+        core = [r.choice(A_AGAIN_REPAIR)] + r.sample(A_REPAIR, r.randint(0, 1))
+        if r.random() < 0.3:
+            core.insert(0, r.choice(A_REPAIR_SORRY))
+        return core, A_REPAIR_CLOSE
+    if call_type == "complaint":  # a fault that came back (or a few words), taken as a complaint
+        core = r.sample(A_COMP, r.randint(1, 2))
+        if family == "again" or r.random() < 0.5:
+            core.append(r.choice(A_COMP_REPAIRISH))
+        if r.random() < 0.4:
+            core.append(r.choice(A_COMP_DISPATCH))
+        return core, A_COMP_CLOSE
+    if call_type == "other":
+        return [r.choice(A_OTHER)] + [r.choice([a for _, a in A_OTHER_BY_KEY])[0]], A_OTHER_CLOSE
+    return agent_core(r, call_type, None, scenario, [])
 
 
 # ----------------------------------------------------------------------------- composition
@@ -592,7 +1017,22 @@ def _compose(r: random.Random, call_type: str, ctype: str | None) -> tuple[str, 
 
 
 def make_example(r: random.Random, idx: int, call_type: str, ctype: str | None) -> dict:
+    """One example. The customer's words come from ``r``; the agent's from their own generator
+    seeded by the example id, so adding or changing agent templates leaves the customer's
+    words (and the rendered voice calls made from them) unchanged."""
     scenario, turns = compose(r, call_type, ctype)
+    return _finish(r, idx, call_type, ctype, scenario, turns)
+
+
+def make_family_example(r: random.Random, idx: int, family: str, call_type: str, ctype: str | None) -> dict:
+    """One agent-decided example (see ``FAMILY_COUNTS``): registers and noise as usual."""
+    scenario, turns = compose_family(r, family, call_type)
+    return _finish(r, idx, call_type, ctype, scenario, turns, family)
+
+
+def _finish(r: random.Random, idx: int, call_type: str, ctype: str | None, scenario: str,
+            turns: list[str], family: str | None = None) -> dict:
+    plain = list(turns)
     register = r.choices(["standard", "colloquial", "dialect", "elderly"], [0.45, 0.25, 0.2, 0.1])[0]
     if register == "colloquial":
         turns = [add_fillers(r, dialectise(r, t, 0.15)) for t in turns]
@@ -605,9 +1045,16 @@ def make_example(r: random.Random, idx: int, call_type: str, ctype: str | None) 
     if noisy:
         rate = r.uniform(0.03, 0.12)
         turns = [asr_noise(r, t, rate) for t in turns]
-    return {"id": f"k{idx:04d}", "call_type": call_type, "complaint_type": ctype,
-            "scenario": scenario, "register": register, "asr_noise": noisy,
-            "turns": [t for t in turns if t.strip()]}
+    ra = random.Random(f"{SEED}:agent:k{idx:04d}")
+    agent = make_agent_turns(ra, call_type, ctype, scenario, plain, noisy, family)
+    out = {"id": f"k{idx:04d}", "call_type": call_type, "complaint_type": ctype,
+           "scenario": scenario, "register": register, "asr_noise": noisy,
+           "turns": [t for t in turns if t.strip()], "agent_turns": agent}
+    if family:
+        out["agent_decides"] = family
+        if call_type == "complaint":
+            out["for_complaint_type"] = False
+    return out
 
 
 def all_template_text() -> list[str]:
@@ -622,6 +1069,7 @@ def all_template_text() -> list[str]:
 
 def generate() -> list[dict]:
     build_homophones(all_template_text())
+    build_homophones(all_template_text() + all_agent_text(), _HOMO_AGENT)
     r = random.Random(SEED)
     examples, idx = [], 0
     for (call_type, ctype), n in COUNTS.items():
@@ -636,6 +1084,16 @@ def generate() -> list[dict]:
             examples.append(ex)
             idx += 1
             made += 1
+    r = random.Random(FAMILY_SEED)
+    for family, call_type, ctype, n in FAMILY_COUNTS:
+        seen = set()
+        while len(seen) < n:
+            ex = make_family_example(r, idx, family, call_type, ctype)
+            key = "|".join(ex["turns"] + ex["agent_turns"])
+            if key not in seen:
+                seen.add(key)
+                examples.append(ex)
+                idx += 1
     return examples
 
 
