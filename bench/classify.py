@@ -2,8 +2,8 @@
 """Benchmark of the call-type and complaint-type classifier; prints its figures.
 
 Evaluates the shipped model (classifiers/model/) on the scripted calls' true transcripts
-(``tests/data/truth``, never trained on), with the voice measurements they carry and with
-words only; optionally (``--transcribe``) on our own transcription of the stereo recordings
+(``tests/data/truth``, never trained on), with the voice measurements they carry, with
+words only and with the customer's words only (as a call without an agent side); optionally (``--transcribe``) on our own transcription of the stereo recordings
 in ``../shared/data/calls`` (voice on). Prints the cross-validated corpus scores from the
 model's metadata beside them, and the classification time per call.
 
@@ -73,6 +73,10 @@ def main() -> int:
         for u in t.utterances:
             u.level_dbfs = None
     evaluate(clf, text_only, labels, "true transcripts, words only")
+    customer_only = [Transcript.from_dict(d) for d in docs]
+    for t in customer_only:
+        t.utterances = [u for u in t.utterances if u.speaker != "agent"]
+    evaluate(clf, customer_only, labels, "true transcripts, customer's words only (no agent side)")
     if args.transcribe:
         from transcribe.engine import Transcriber
 

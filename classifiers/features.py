@@ -1,7 +1,10 @@
-"""Features of a call for the classifiers: the customer's words, cues and voice.
+"""Features of a call for the classifiers: the customer's and the agent's words, cues and voice.
 
 * :func:`tokenize` — the module-level jieba tokenizer the TF-IDF step uses (a lambda could
   not be persisted).
+* :func:`customer_text`, :func:`agent_text` — each party's words (the call-type model reads
+  both: what the agent does — sends a worker, answers, apologises, thanks — tells the type;
+  the complaint-type model reads the customer only).
 * :func:`cue_features` — counts that follow the standards' 识别方法 for complaint types:
   anger words and swearing, repetition of the same complaint (理由简单而反复), specifics
   (dates, amounts, numbers, places — 理由充分), stressing of key points (多次强调重点),
@@ -61,6 +64,16 @@ def customer_turns(transcript: Transcript) -> list[str]:
 
 def customer_text(transcript: Transcript) -> str:
     return "。".join(customer_turns(transcript))
+
+
+def agent_turns(transcript: Transcript) -> list[str]:
+    """The agent's utterance texts; empty when no utterance is marked ``agent`` (text-only
+    examples, supervisor corrections without a transcript, mono calls left ``unknown``)."""
+    return [u.text for u in transcript.utterances if u.speaker == "agent" and u.text.strip()]
+
+
+def agent_text(transcript: Transcript) -> str:
+    return "。".join(agent_turns(transcript))
 
 
 # ------------------------------------------------------------------------------ lexicons
@@ -304,8 +317,28 @@ CALL_TYPE_ZH = {"complaint": "投诉", "repair": "报修", "inquiry": "咨询", 
                 "other": "其他"}
 
 
+#: What agents typically say in each type of call (for the explanation only; the model
+#: learns the agent's words from the corpus).
+AGENT_CALL_TYPE_WORDS: dict[str, list[str]] = {
+    "complaint": ["抱歉", "道歉", "答复", "反馈给", "主管", "严肃处理", "投诉", "核实", "交代"],
+    "repair": ["报修", "工单", "派单", "派人", "上门", "师傅", "维保", "维修"],
+    "inquiry": ["查一下", "查到", "办理", "前台", "公众号", "小程序", "需要带", "规定"],
+    "suggestion": ["建议", "研究", "考虑", "采纳", "汇总", "意见"],
+    "other": ["不属于", "管不了", "打错", "运营商", "报警", "燃气公司", "派出所"],
+}
+
+
 def call_type_cues(transcript: Transcript, call_type: str) -> list[str]:
-    """The words in the customer's speech typical of ``call_type``, as a Chinese sentence."""
+    """The words typical of ``call_type`` in the customer's speech and in the agent's replies,
+    as Chinese sentences."""
+    zh = CALL_TYPE_ZH.get(call_type, call_type)
+    out = []
     text = customer_text(transcript)
     hits = list(dict.fromkeys(w for w in CALL_TYPE_WORDS.get(call_type, []) if w in text))[:4]
-    return [f"{CALL_TYPE_ZH.get(call_type, call_type)}类说法：{'、'.join(hits)}"] if hits else []
+    if hits:
+        out.append(f"{zh}类说法：{'、'.join(hits)}")
+    text = agent_text(transcript)
+    hits = list(dict.fromkeys(w for w in AGENT_CALL_TYPE_WORDS.get(call_type, []) if w in text))[:4]
+    if hits:
+        out.append(f"坐席的{zh}类应答：{'、'.join(hits)}")
+    return out

@@ -3,11 +3,18 @@
 Three calibrated pipelines make one :class:`HotlineClassifier`:
 
 ``call_type``
-    words → call type. ``ColumnTransformer``: TF-IDF over jieba words (1–2 grams), TF-IDF
-    over characters (1–3 grams, robust to recogniser errors), scaled cue counts
+    both parties' words → call type. ``ColumnTransformer``: TF-IDF over the customer's jieba
+    words (1–2 grams) and characters (1–3 grams, robust to recogniser errors), the same two
+    blocks over the agent's words, scaled cue counts of the customer
     (:data:`classifiers.features.CUE_NAMES`) → ``CalibratedClassifierCV(LogisticRegression)``.
+    The agent's block is there because what the agent does decides much of the type: sends a
+    worker (repair), explains and answers (inquiry), apologises and promises an answer
+    (complaint), thanks for an idea (suggestion). A call without an agent side (text-only
+    examples, supervisor corrections, mono calls left ``unknown``) has an empty agent text;
+    part of the corpus has none, so the customer's blocks carry such calls alone.
 ``complaint_text``
-    the same shape, trained on complaint examples only → complaint type from words alone.
+    the customer's blocks and cues only (the complaint type is the caller's attitude, not
+    the agent's), trained on complaint examples → complaint type from words alone.
 ``complaint_voice``
     stacking: the text model's log-probabilities (out-of-fold during training) plus the voice
     features (:data:`classifiers.features.VOICE_NAMES`, imputed with missing indicators,
@@ -65,6 +72,8 @@ SEED = 1102
 FOLDS = 5
 #: How many corpus examples one supervisor correction counts for.
 EXTRA_WEIGHT = 5.0
+#: Version of the model input (:func:`text_rows`): 2 = customer text, agent text, cues.
+FEATURE_VERSION = 2
 
 CALL_TYPE_ZH = {"complaint": "投诉", "repair": "报修", "inquiry": "咨询", "suggestion": "意见建议",
                 "other": "其他"}
@@ -86,6 +95,9 @@ class Example:
     weight: float = 1.0
     key: str = ""
     source_key: str | None = None  # for rendered calls: the corpus example they speak
+    #: False: a complaint by what the agent did, not by the caller's words; its complaint type
+    #: is nominal, so it trains the call type only.
+    for_complaint_type: bool = True
 
     def __post_init__(self) -> None:
         if self.call_type not in CALL_TYPES:
@@ -98,14 +110,23 @@ class Example:
             self.complaint_type = None
 
 
-def transcript_from_turns(turns: list[str]) -> Transcript:
-    """A text-only transcript of customer turns (no times, no voice)."""
-    return Transcript(utterances=[Utterance("customer", 0.0, 0.0, t) for t in turns])
+def transcript_from_turns(turns: list[str], agent_turns: list[str] | None = None) -> Transcript:
+    """A text-only transcript (no times, no voice): the agent's turns, when given, alternate
+    with the customer's, the agent first (greeting); the longer side's rest comes last."""
+    agent_turns = list(agent_turns or [])
+    utts: list[Utterance] = []
+    for i in range(max(len(turns), len(agent_turns))):
+        if i < len(agent_turns):
+            utts.append(Utterance("agent", 0.0, 0.0, agent_turns[i]))
+        if i < len(turns):
+            utts.append(Utterance("customer", 0.0, 0.0, turns[i]))
+    return Transcript(utterances=utts)
 
 
 def example_from_dict(d: dict[str, Any], weight: float = 1.0, key: str = "") -> Example:
     """An :class:`Example` from a dict: labels plus ``transcript`` (document or object),
-    ``turns`` (customer texts) or ``text``.
+    ``turns`` (customer texts, optionally with ``agent_turns``: the agent's texts) or ``text``
+    (the customer's words).
 
     Raises:
         ClassifierError: the dict has no usable text or bad labels.
@@ -121,7 +142,10 @@ def example_from_dict(d: dict[str, Any], weight: float = 1.0, key: str = "") -> 
         elif isinstance(d.get("utterances"), list):
             tr = Transcript.from_dict(d)
         elif isinstance(d.get("turns"), list):
-            tr = transcript_from_turns([str(x) for x in d["turns"]])
+            agent = d.get("agent_turns") or []
+            if not isinstance(agent, list):
+                raise ClassifierError("agent_turns 必须是文字列表 / agent_turns must be a list of texts")
+            tr = transcript_from_turns([str(x) for x in d["turns"]], [str(x) for x in agent])
         elif isinstance(d.get("text"), str):
             tr = transcript_from_turns([d["text"]])
         else:
@@ -132,7 +156,7 @@ def example_from_dict(d: dict[str, Any], weight: float = 1.0, key: str = "") -> 
     return Example(tr, d.get("call_type", labels.get("call_type")),
                    d.get("complaint_type", labels.get("complaint_type")),
                    weight=float(d.get("weight", weight)), key=key or str(d.get("id", "")),
-                   source_key=d.get("source_id"))
+                   source_key=d.get("source_id"), for_complaint_type=bool(d.get("for_complaint_type", True)))
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -154,13 +178,28 @@ N_CUES = len(F.CUE_NAMES)
 N_VOICE = len(F.VOICE_NAMES)
 
 
+CUSTOMER_COL, AGENT_COL = 0, 1
+CUE_COLS = list(range(2, 2 + N_CUES))
+
+
 def text_rows(transcripts: Iterable[Transcript]) -> np.ndarray:
-    """Model input of the text pipelines: column 0 the customer's text, then the cue counts."""
+    """Model input of the text pipelines: column 0 the customer's text, column 1 the agent's
+    text ("" when the call has no agent side), then the customer's cue counts."""
     rows = []
     for t in transcripts:
         cues = F.cue_features(t)
-        rows.append([F.customer_text(t)] + [cues[k] for k in F.CUE_NAMES])
-    return np.array(rows, dtype=object).reshape(-1, 1 + N_CUES)
+        rows.append([F.customer_text(t), F.agent_text(t)] + [cues[k] for k in F.CUE_NAMES])
+    return np.array(rows, dtype=object).reshape(-1, 2 + N_CUES)
+
+
+def _text_blocks(name: str, column: int) -> list[tuple]:
+    return [
+        (f"{name}words", TfidfVectorizer(tokenizer=F.tokenize, token_pattern=None, lowercase=False,
+                                         ngram_range=(1, 2), min_df=2, max_features=12000,
+                                         sublinear_tf=True), column),
+        (f"{name}chars", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2,
+                                         max_features=12000, sublinear_tf=True), column),
+    ]
 
 
 def voice_rows(text_logp: np.ndarray, transcripts: Iterable[Transcript]) -> np.ndarray:
@@ -169,15 +208,13 @@ def voice_rows(text_logp: np.ndarray, transcripts: Iterable[Transcript]) -> np.n
     return np.hstack([text_logp, np.array(vf, dtype=float).reshape(-1, N_VOICE)])
 
 
-def build_text_pipeline(seed: int = SEED, C: float = 4.0) -> Pipeline:
-    feats = ColumnTransformer([
-        ("words", TfidfVectorizer(tokenizer=F.tokenize, token_pattern=None, lowercase=False,
-                                  ngram_range=(1, 2), min_df=2, max_features=12000,
-                                  sublinear_tf=True), 0),
-        ("chars", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2,
-                                  max_features=12000, sublinear_tf=True), 0),
-        ("cues", StandardScaler(), list(range(1, 1 + N_CUES))),
-    ])
+def build_text_pipeline(seed: int = SEED, C: float = 4.0, agent: bool = False) -> Pipeline:
+    """Words (and cues) → labels. ``agent``: also the agent's words (the call-type model);
+    without it the agent column is dropped (the complaint-type model)."""
+    blocks = _text_blocks("", CUSTOMER_COL)
+    if agent:
+        blocks += _text_blocks("agent_", AGENT_COL)
+    feats = ColumnTransformer(blocks + [("cues", StandardScaler(), CUE_COLS)])
     lr = LogisticRegression(C=C, max_iter=3000, random_state=seed)
     return Pipeline([("features", feats),
                      ("clf", CalibratedClassifierCV(lr, cv=3, method="sigmoid", ensemble=False))])
@@ -296,8 +333,8 @@ def data_hash(examples: list[Example], voice: list[Example]) -> str:
     h = hashlib.sha256()
     for group in (examples, voice):
         for e in group:
-            h.update(json.dumps([e.transcript.to_dict(), e.call_type, e.complaint_type, e.weight],
-                                ensure_ascii=False, sort_keys=True).encode())
+            h.update(json.dumps([e.transcript.to_dict(), e.call_type, e.complaint_type, e.weight,
+                                 e.for_complaint_type], ensure_ascii=False, sort_keys=True).encode())
         h.update(b"|")
     return h.hexdigest()
 
@@ -319,6 +356,10 @@ def _train(extra_examples: Iterable[dict | Example] | None = None, *, corpus: li
           cross_validate: bool = True) -> HotlineClassifier:
     """Train the three pipelines on the corpus, the rendered voice calls and ``extra_examples``.
 
+    The call-type model learns from all three (the rendered calls carry both parties' words;
+    in cross-validation each is held out with the corpus example it speaks); the complaint
+    models as before. The agent's words are used when any training call has them.
+
     ``extra_examples``: supervisor corrections — dicts accepted by :func:`example_from_dict`
     (``call_type``, ``complaint_type`` and a ``transcript``/``turns``/``text``) or
     :class:`Example`; each counts :data:`EXTRA_WEIGHT` times a corpus example unless it
@@ -333,32 +374,63 @@ def _train(extra_examples: Iterable[dict | Example] | None = None, *, corpus: li
     """
     corpus = load_corpus() if corpus is None else corpus
     voice_calls = load_voice_calls() if voice_calls is None else voice_calls
+    rendered = list(voice_calls)
     extras = [e if isinstance(e, Example) else example_from_dict(e, weight=EXTRA_WEIGHT, key=f"extra-{i}")
               for i, e in enumerate(extra_examples or [])]
     examples = corpus + extras
-    voice_calls = voice_calls + [e for e in extras if e.call_type == "complaint" and F.has_voice(e.transcript)]
+    voice_calls = voice_calls + [e for e in extras if e.call_type == "complaint" and e.for_complaint_type
+                                 and F.has_voice(e.transcript)]
     X = text_rows([e.transcript for e in examples])
     y = [e.call_type for e in examples]
     w = np.array([e.weight for e in examples])
+    # call type: the corpus, the corrections and the rendered calls (both parties' words)
+    Xr = text_rows([v.transcript for v in rendered]) if rendered else np.empty((0, X.shape[1]), dtype=object)
+    Xa = np.vstack([X, Xr])
+    ya = y + [v.call_type for v in rendered]
+    wa = np.concatenate([w, [v.weight for v in rendered]])
+    use_agent = any(str(a).strip() for a in Xa[:, AGENT_COL])
+    has_agent = np.array([bool(str(a).strip()) for a in X[:, AGENT_COL]])
     meta: dict[str, Any] = {"labels": {"call_type": list(CALL_TYPES), "complaint_type": list(COMPLAINT_TYPES)},
                             "data_hash": data_hash(examples, voice_calls), "seed": seed,
                             "examples": {"corpus": len(corpus), "extra": len(extras),
-                                         "voice_calls": len(voice_calls)},
+                                         "voice_calls": len(voice_calls),
+                                         "with_agent_side": int(has_agent.sum())},
+                            "features": {"version": FEATURE_VERSION,
+                                         "columns": ["customer_text", "agent_text", *F.CUE_NAMES],
+                                         "call_type": _block_names(use_agent),
+                                         "complaint_text": _block_names(False)},
                             "cv": {}}
     folds = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
 
-    # call type
     if cross_validate:
-        pred = np.empty(len(y), dtype=object)
-        for tr, te in folds.split(X, y):
-            m = _fit(build_text_pipeline(seed), X[tr], [y[i] for i in tr], w[tr])
+        # a rendered call is held out with the corpus example whose words it speaks
+        fold_of = np.zeros(len(examples), dtype=int)
+        for k, (_, te) in enumerate(folds.split(X, y)):
+            fold_of[te] = k
+        key_fold = {e.key: int(fold_of[i]) for i, e in enumerate(examples)}
+        fa = np.concatenate([fold_of, [key_fold.get(v.source_key, j % FOLDS) for j, v in enumerate(rendered)]])
+        n = len(examples)
+        pred = np.empty(n, dtype=object)
+        pred_cust = np.empty(n, dtype=object)  # the same calls with the agent's words removed
+        for k in range(FOLDS):
+            tr = np.flatnonzero(fa != k)
+            te = np.flatnonzero(fa[:n] == k)
+            m = _fit(build_text_pipeline(seed, agent=use_agent), Xa[tr], [ya[i] for i in tr], wa[tr])
             pred[te] = m.predict(X[te])
+            Xc_only = X[te].copy()
+            Xc_only[:, AGENT_COL] = ""
+            pred_cust[te] = m.predict(Xc_only)
         meta["cv"]["call_type_accuracy"] = round(float(accuracy_score(y, list(pred))), 4)
         meta["cv"]["call_type_macro_f1"] = round(float(f1_score(y, list(pred), average="macro")), 4)
-    call_model = _fit(build_text_pipeline(seed), X, y, w)
+        meta["cv"]["call_type_accuracy_customer_only"] = round(float(accuracy_score(y, list(pred_cust))), 4)
+        if has_agent.any() and (~has_agent).any():
+            for name, sel in (("with_agent", has_agent), ("no_agent", ~has_agent)):
+                meta["cv"][f"call_type_accuracy_{name}"] = round(float(accuracy_score(
+                    [y[i] for i in np.flatnonzero(sel)], list(pred[sel]))), 4)
+    call_model = _fit(build_text_pipeline(seed, agent=use_agent), Xa, ya, wa)
 
     # complaint type from words; out-of-fold text probabilities feed the fusion model
-    ci = [i for i, e in enumerate(examples) if e.call_type == "complaint"]
+    ci = [i for i, e in enumerate(examples) if e.call_type == "complaint" and e.for_complaint_type]
     Xc, yc, wc = X[ci], [examples[i].complaint_type for i in ci], w[ci]
     keys = [examples[i].key for i in ci]
     Xvt = text_rows([v.transcript for v in voice_calls]) if voice_calls else None
@@ -398,6 +470,14 @@ def _train(extra_examples: Iterable[dict | Example] | None = None, *, corpus: li
         voice_model = _fit(build_voice_pipeline(seed), Xv, yv, wv)
         meta["text_only_temperature"] = fit_temperature(v_logp, yv)
     return HotlineClassifier(call_model, text_model, voice_model, meta)
+
+
+def _block_names(agent: bool) -> list[str]:
+    """The feature blocks of a text pipeline, as written into the metadata."""
+    names = ["customer_words", "customer_chars"]
+    if agent:
+        names += ["agent_words", "agent_chars"]
+    return names + ["customer_cues"]
 
 
 def fit_temperature(logp: np.ndarray, y: list[str]) -> float:
@@ -473,6 +553,10 @@ def load(directory: Path = MODEL_DIR) -> HotlineClassifier:
         raise
     except Exception as exc:
         raise ClassifierError(f"分类模型无法读取 / cannot read classifier model {path}: {exc}") from exc
+    if meta.get("features", {}).get("version") != FEATURE_VERSION:
+        raise ClassifierError(f"分类模型的输入格式已过时，请重新训练 / the model in {directory} was trained "
+                              f"with another feature layout (need version {FEATURE_VERSION}); "
+                              f"run: hotline-qa train")
     now = _versions()
     for pkg in ("scikit-learn", "skops", "numpy"):
         if meta.get("versions", {}).get(pkg) not in (None, now.get(pkg)):

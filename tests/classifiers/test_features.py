@@ -73,3 +73,20 @@ def test_explain_in_chinese():
     t = _t(("customer", 0, 8, "气死我了！又坏了！又坏了！以前的物业可不这样！"))
     cues = F.explain(t, voice=False)
     assert any("愤怒" in c for c in cues) and any("对比" in c for c in cues)
+
+
+def test_agent_text_is_the_agents_words_or_empty():
+    both = _t(("agent", 0, 2, "您好，物业。"), ("customer", 2, 5, "楼道灯不亮了。"),
+              ("agent", 5, 8, "好的，我安排电工下午上门。"))
+    assert F.agent_text(both) == "您好，物业。。好的，我安排电工下午上门。"
+    assert "电工" not in F.customer_text(both)
+    assert F.agent_text(_t(("customer", 0, 0, "你好，我想问一下物业费。"))) == ""
+    mono = _t(("unknown", 0, 2, "您好，物业。"), ("unknown", 2, 5, "楼道灯不亮了。"))
+    assert F.agent_text(mono) == "" and "楼道灯" in F.customer_text(mono)
+
+
+def test_call_type_cues_name_the_agents_reply():
+    t = _t(("customer", 0, 3, "楼道灯不亮了，怎么回事？"), ("agent", 3, 6, "我给您登记报修，让电工师傅上门。"))
+    cues = F.call_type_cues(t, "repair")
+    assert any(c.startswith("坐席的报修类应答") and "师傅" in c for c in cues)
+    assert not any(c.startswith("坐席") for c in F.call_type_cues(t, "suggestion"))
