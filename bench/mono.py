@@ -93,15 +93,57 @@ def rule_agreement(tr: Transcript, labels: dict) -> tuple[int, int]:
     return sum(got.get(c) == s for c, s in want.items()), len(want)
 
 
+def _recognised_to_dict(r) -> dict:
+    return {"words": [w.to_dict() for w in r.words], "dropped": r.dropped,
+            "speech_s": r.speech_s, "asr_s": r.asr_s, "regions": [list(x) for x in r.regions]}
+
+
+def _recognised_from_dict(d: dict):
+    from transcribe.engine import _Recognised
+
+    return _Recognised(words=[Word.from_dict(w) for w in d["words"]], dropped=d["dropped"],
+                       speech_s=d["speech_s"], asr_s=d["asr_s"],
+                       regions=[tuple(x) for x in d["regions"]])
+
+
 def transcribe_cached(transcriber, path: Path, meta: dict, cid: str, cache: Path | None,
                       kind: str) -> tuple[Transcript, bool]:
-    f = cache / f"{cid}.{kind}.transcript.json" if cache else None
-    if f is not None and f.is_file():
+    """Transcribe ``path``. With a cache, a mono call's *recognition* (words, VAD regions, ASR
+    seconds) is kept as ``<id>.mono.asr.json`` and the separation runs afresh each time (so
+    changes to it are measured); a stereo call's whole transcript is kept."""
+    if cache is None:
+        return transcriber.transcribe(path, metadata=meta, call_id=cid), False
+    cache.mkdir(parents=True, exist_ok=True)
+    if kind == "mono":
+        f = cache / f"{cid}.mono.asr.json"
+        hit = f.is_file()
+        stored = _recognised_from_dict(json.loads(f.read_text("utf-8"))) if hit else None
+        seen = []
+
+        def recognise(samples, _orig=transcriber._recognise):
+            if stored is not None:
+                return stored
+            seen.append(_orig(samples))
+            return seen[-1]
+
+        transcriber._recognise = recognise
+        try:
+            tr = transcriber.transcribe(path, metadata=meta, call_id=cid)
+        finally:
+            del transcriber._recognise  # back to the class's method
+        if seen:
+            f.write_text(json.dumps(_recognised_to_dict(seen[0]), ensure_ascii=False), "utf-8")
+        else:
+            # total_s holds no ASR time: add the stored ASR seconds back for the speed figure
+            t = tr.diagnostics.setdefault("timing", {})
+            t["asr_s"] = round(stored.asr_s, 3)
+            t["total_s"] = round(t.get("total_s", 0.0) + stored.asr_s, 3)
+        return tr, False
+    f = cache / f"{cid}.{kind}.transcript.json"
+    if f.is_file():
         return Transcript.from_dict(json.loads(f.read_text("utf-8"))), True
     tr = transcriber.transcribe(path, metadata=meta, call_id=cid)
-    if f is not None:
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(json.dumps(tr.to_dict(), ensure_ascii=False), "utf-8")
+    f.write_text(json.dumps(tr.to_dict(), ensure_ascii=False), "utf-8")
     return tr, False
 
 

@@ -178,3 +178,44 @@ def test_assign_roles_from_words_and_structure():
     r = assign_roles(neutral)
     assert r.agent == 0 and 0.5 < r.confidence < 0.9
     assert assign_roles([]).confidence == 0.5
+
+
+def test_chunk_classifier_corrects_a_mislabelled_chunk_from_the_others():
+    """The held-out chunk classifier learns what separates the parties from the other chunks'
+    labels, so a chunk given the wrong label is pointed back to its true party."""
+    from transcribe.diarize import _held_out_log_odds
+
+    rng = np.random.default_rng(1)
+    truth = np.array([0, 1] * 20)
+    x = rng.normal(size=(40, 6))
+    x[:, 0] += np.where(truth == 0, 2.0, -2.0)  # one statistic tells the parties apart
+    path = truth.copy()
+    path[7] = 1 - path[7]  # the decoder got this chunk wrong
+    z = _held_out_log_odds(x, path, np.ones(40))
+    assert z is not None
+    assert z[7] * (1 if truth[7] == 0 else -1) > 0
+    assert np.mean((z > 0) == (truth == 0)) >= 0.85
+
+
+def test_chunk_classifier_needs_both_parties():
+    from transcribe.diarize import _held_out_log_odds
+
+    x = np.random.default_rng(0).normal(size=(30, 4))
+    path = np.zeros(30, int)
+    path[:3] = 1
+    assert _held_out_log_odds(x, path, np.ones(30)) is None
+
+
+def test_chunk_embeddings_see_the_pitch_range():
+    """A chunk whose pitch swings widely gets a larger pitch spread than a flat one, at the same
+    median pitch (two voices that differ in intonation range, not in median)."""
+    from transcribe.diarize import _chunk_embeddings
+
+    n = 400
+    feats = np.zeros((n, 3))
+    t = np.arange(n)
+    logf0 = np.log(250.0) + np.where(t < 200, 0.3, 0.05) * np.sin(t / 7.0)
+    x = _chunk_embeddings(feats, logf0, [(0, 200), (200, 400)])
+    pitch = x[:, -4:]  # mean square, std, 10-90 % range, mean of log f0 around the median
+    assert pitch[0, 0] > 4 * pitch[1, 0]
+    assert pitch[0, 2] > 3 * pitch[1, 2]
