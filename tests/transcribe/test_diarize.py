@@ -219,3 +219,18 @@ def test_chunk_embeddings_see_the_pitch_range():
     pitch = x[:, -4:]  # mean square, std, 10-90 % range, mean of log f0 around the median
     assert pitch[0, 0] > 4 * pitch[1, 0]
     assert pitch[0, 2] > 3 * pitch[1, 2]
+
+
+def test_turn_prior_question_sentence_comma_and_hold():
+    """After a question the other party is likelier to speak than after a comma at the same
+    pause; a long hold leaves the next party at even odds."""
+    from transcribe.diarize import DiarizeOptions, _end_cue, _switch_logprob
+
+    o = DiarizeOptions()
+    gaps = np.array([0.6, 0.6, 0.6, 0.6, 10.0])
+    cue = np.array([_end_cue(t, o) for t in ("吗？", "了。", "的，", "嗯", "稍等。")])
+    log_sw, log_st = _switch_logprob(gaps, o, cue)
+    p = np.exp(log_sw)
+    assert p[0] > 0.5 > p[1] > p[3] > p[2]
+    assert abs(p[4] - 0.5) < 1e-9
+    assert np.allclose(np.exp(log_sw) + np.exp(log_st), 1.0)
