@@ -282,8 +282,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--calls", help="call numbers or ids, e.g. 1-5,21 (default: all 40)")
     ap.add_argument("--limit", type=int, help="at most this many calls")
-    ap.add_argument("--cache", type=Path, help="reuse/keep transcripts here "
-                    "(<id>.mono|stereo.transcript.json; cached calls give no speed figure)")
+    ap.add_argument("--cache", type=Path, help="reuse/keep recognitions here: <id>.mono.asr.json "
+                    "(words; the separation runs afresh and the speed figure uses the stored "
+                    "ASR seconds) and <id>.stereo.transcript.json")
     ap.add_argument("--no-rules", action="store_true", help="skip rule agreement (stereo ASR)")
     ap.add_argument("--no-calls", action="store_true", help="only the splice checks")
     ap.add_argument("--no-splice", action="store_true")
