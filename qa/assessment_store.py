@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from models import Agent, Appeal, Call, Finding, MonthlyAssessment, ScoringForm
+from models import Agent, Appeal, Call, Finding, MonthlyAssessment, Score, ScoringForm
 from qa.assessment import (CallOutcome, FindingOutcome, Grading, MonthlyAssessment as Assessment,
                            RedLine, assess_month, iso_week_range, parse_month)
 from qa.settings import Settings, get_settings
@@ -198,6 +198,32 @@ def recompute_for_call(db: Session, call: Call, settings: Settings | None = None
         return None
     local = to_local(call.started_at, local_tz(settings))
     return recompute(db, call.agent_id, f"{local.year:04d}-{local.month:02d}", settings=settings)
+
+
+def rescore(db: Session, call: Call, settings: Settings, reason: str) -> float | None:
+    """Recompute the call's score after a human decision; add a current ``Score`` row when it
+    changed, refresh ``red_line``/``needs_review`` and the agent's month."""
+    db.flush()
+    db.refresh(call)
+    g = grading(db, settings)
+    o = outcome_of(call, local_tz(settings))
+    machine = (call.report or {}).get("score", call.score)
+    o.score = machine
+    new = o.effective_score(g)
+    call.red_line = any(f.status == "fail" and not f.overturned
+                        and (f.code in g.red_line_codes) for f in o.findings)
+    call.needs_review = bool((call.report or {}).get("review_reasons")) or any(
+        f.status == "fail" and f.needs_review and f.review_state == "pending"
+        for f in o.findings)
+    if new is not None and new != call.score:
+        for s in call.scores:
+            s.current = False
+        db.add(Score(call_id=call.id, score=new, red_line=bool(call.red_line), current=True,
+                     reason=reason, breakdown={"machine_score": machine}))
+        call.score = new
+    db.flush()
+    recompute_for_call(db, call, settings)
+    return new
 
 
 def month_agents(db: Session, month: str, settings: Settings | None = None) -> list[str]:

@@ -44,8 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from models import Agent, Call, Job, SourceFile, session_scope
 from qa.recordings import (REASON_SUFFIX, SIDECAR_SUFFIX, call_id_for,  # noqa: F401 - re-exported
                            is_sidecar, metadata_from_name, parse_started_at, place_in_store,
-                           read_sidecar,
-                           quarantine_file, sha256_file, sidecar_path)
+                           quarantine_file, read_sidecar, sha256_file, sidecar_path)
 from qa.settings import Settings, get_settings
 
 log = logging.getLogger("hotline_qa.ingest")
@@ -205,7 +204,6 @@ class Ingestor:
         is queued again so its rules see the metadata (reviews of unchanged findings are
         kept); a queued one simply runs with it. Returns whether anything changed."""
         side = read_sidecar(path)
-        changed = False
         with session_scope(self.engine) as s:
             call = s.get(Call, call_id)
             row = s.scalar(select(SourceFile).where(SourceFile.path == str(path)))
@@ -219,20 +217,18 @@ class Ingestor:
             meta.update(side)
             self._apply_metadata(s, call, meta)
             job = call.job
-            if call.status in ("done", "processing", "failed") and job is not None:
-                if job.state == "running":  # the worker sees the change and runs it again
-                    pass
-                else:
-                    job.state, job.next_attempt_at, job.dispatched_at = "queued", None, None
-                    job.last_error, job.error_kind, job.finished_at = None, None, None
-                    job.max_attempts = job.attempts + self.settings.job_max_attempts
-                    call.status = "queued"
-            changed = True
+            # a running job is left alone: its worker sees the change and queues it again
+            if (job is not None and call.status in ("done", "processing", "failed")
+                    and job.state != "running"):
+                job.state, job.next_attempt_at, job.dispatched_at = "queued", None, None
+                job.last_error, job.error_kind, job.finished_at = None, None, None
+                job.max_attempts = job.attempts + self.settings.job_max_attempts
+                call.status = "queued"
             job_id = job.id if job is not None else None
         log.info("late sidecar for %s merged into call %s", path, call_id)
-        if changed and job_id is not None and self.on_new_job is not None:
+        if job_id is not None and self.on_new_job is not None:
             self.on_new_job(job_id)
-        return changed
+        return True
 
     def _record_source(self, s, path: Path, st: os.stat_result, sha: str | None, outcome: str,
                        call_id: str | None, reason: str | None = None) -> None:

@@ -44,7 +44,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from models import (Agent, Call, Classification, Finding, Job, JobAttempt, Score, Utterance,
                     make_engine, session_scope)
-from qa.assessment_store import recompute_for_call
+from qa.assessment_store import recompute_for_call, rescore
 from qa.recordings import parse_started_at, place_in_store, quarantine_file
 from qa.reports import extract_estate, extract_scenario
 from qa.settings import Settings, get_settings
@@ -285,7 +285,8 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float], *,
     ``keep_reviews=True`` (re-analysis): a finding whose rule status did not change keeps its
     review state, reviews and appeals (its machine fields are updated); only findings whose
     status changed start over as ``pending``; the call's result date (appeal window) and
-    supervisors' type corrections are kept.
+    supervisors' type corrections are kept, and the score is the one after the kept reviews
+    and appeals (:func:`qa.assessment_store.rescore`).
     """
     d = _jsonable(report.to_dict())
     d["call_id"] = call.id
@@ -396,8 +397,11 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float], *,
     if not keep_reviews or call.result_available_at is None:
         call.result_available_at = call.processed_at
     s.flush()
-    s.expire(call, ["findings"])  # the month is computed from the rows just written
-    recompute_for_call(s, call, settings)
+    if keep_reviews:  # kept reviews and appeals count: the score after them, then the month
+        rescore(s, call, settings, "reanalysis")
+    else:
+        s.expire(call, ["findings"])  # the month is computed from the rows just written
+        recompute_for_call(s, call, settings)
 
 
 # --------------------------------------------------------------------------- one job
@@ -473,19 +477,21 @@ def process_job(engine: Engine, job_id: int, owner: str, settings: Settings | No
         t0 = time.perf_counter()
         try:
             with session_scope(engine) as s:
-                if not _held(s, job_id, owner, "done", finished_at=now, last_error=None,
-                             error_kind=None):
-                    s.rollback()
-                    return "lost"
                 call = s.get(Call, call_id)
                 if dict(call.meta or {}) != meta:  # a late sidecar arrived meanwhile: run again
-                    s.execute(update(Job).where(Job.id == job_id).values(
-                        state="queued", next_attempt_at=None, dispatched_at=None))
+                    if not _held(s, job_id, owner, "queued", next_attempt_at=None,
+                                 dispatched_at=None):
+                        s.rollback()
+                        return "lost"
                     call.status = "queued"
                     _end_attempt(s, job_id, owner, "retry", "metadata changed", timings)
                     log.info("job %s: call metadata changed during analysis; queued again",
                              job_id)
                     return "queued"
+                if not _held(s, job_id, owner, "done", finished_at=now, last_error=None,
+                             error_kind=None):
+                    s.rollback()
+                    return "lost"
                 store_report(s, call, report, dict(timings), settings=settings,
                              keep_reviews=call.result_available_at is not None)
                 s.flush()

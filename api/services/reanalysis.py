@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from api.services.audit import audit
 from api.services.calls import get_call
 from api.services.errors import Conflict, Forbidden
-from api.services.review import MONTH_CLOSED, _month_closed, rescore
+from api.services.review import MONTH_CLOSED, _month_closed
 from models import Call, Classification, ScoringForm, User
 from qa.settings import Settings
 
@@ -105,7 +105,7 @@ def reanalyze(db: Session, user: User, call_id: str, settings: Settings,
     dropped = {c: {"status": before[c][0], "review_state": before[c][1],
                    "appeals": before[c][2]} for c in changed
                if c in before and (before[c][1] != "pending" or before[c][2])}
-    new_score = rescore(db, call, settings, "reanalysis")
+    new_score = call.score  # store_report re-scored it after the kept reviews and appeals
     audit(db, user, "call.reanalyze", "call", call.id,
           {"score_before": score_before, "score": new_score,
            "changed": {c: [before.get(c, (None,))[0], after[c]] for c in changed},

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from api.services.audit import audit
 from api.services.calls import get_call, get_finding
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound
-from models import Appeal, Call, Classification, Finding, Review, Score, User
-from qa.assessment_store import (appeal_deadline_for, grading, is_closed, local_tz, outcome_of,
-                                 recompute_for_call, to_local)
+from models import Appeal, Call, Classification, Finding, Review, User
+from qa.assessment_store import (appeal_deadline_for, is_closed, local_tz, recompute_for_call,
+                                 rescore, to_local)
 from qa.settings import Settings
 
 MONTH_CLOSED = "该月考核已关账，不能再更改 / the month is closed"
@@ -28,32 +28,6 @@ def _month_closed(db: Session, call: Call, settings: Settings) -> bool:
         return False
     local = to_local(call.started_at, local_tz(settings))
     return is_closed(db, call.agent_id, f"{local.year:04d}-{local.month:02d}")
-
-
-def rescore(db: Session, call: Call, settings: Settings, reason: str) -> float | None:
-    """Recompute the call's score after a human decision; add a current ``Score`` row when it
-    changed, refresh ``red_line``/``needs_review`` and the agent's month."""
-    db.flush()
-    db.refresh(call)
-    g = grading(db, settings)
-    o = outcome_of(call, local_tz(settings))
-    machine = (call.report or {}).get("score", call.score)
-    o.score = machine
-    new = o.effective_score(g)
-    call.red_line = any(f.status == "fail" and not f.overturned
-                        and (f.code in g.red_line_codes) for f in o.findings)
-    call.needs_review = bool((call.report or {}).get("review_reasons")) or any(
-        f.status == "fail" and f.needs_review and f.review_state == "pending"
-        for f in o.findings)
-    if new is not None and new != call.score:
-        for s in call.scores:
-            s.current = False
-        db.add(Score(call_id=call.id, score=new, red_line=bool(call.red_line), current=True,
-                     reason=reason, breakdown={"machine_score": machine}))
-        call.score = new
-    db.flush()
-    recompute_for_call(db, call, settings)
-    return new
 
 
 def review_finding(db: Session, user: User, finding_id: int, decision: str,

@@ -183,6 +183,30 @@ def test_sidecar_arriving_after_the_call_was_analysed_is_merged_and_rerun(tmp_pa
         "processed": 0, "duplicates": 0, "quarantined": 0, "failed": 0}
 
 
+def test_late_sidecar_rerun_keeps_a_supervisors_review_and_its_score(tmp_path, db_url):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    rec = inbox / "reviewed.wav"
+    shutil.copy(DATA / "calls" / "pub-002.mono.wav", rec)
+    settings = _settings(tmp_path, db_url)
+    run_ingest(inbox, settings=settings, once=True)
+    with session_scope(db_url) as s:
+        (call,) = s.scalars(select(Call)).all()
+        assert call.score == 90.0
+        fail = s.scalar(select(Finding).where(Finding.code == "PO03"))
+        fail.review_state = "overturned"  # the supervisor overturned the machine's fail
+    time.sleep(0.05)
+    sidecar_path(rec).write_text(json.dumps({"agent_id": "A8"}))
+    run_ingest(inbox, settings=settings, once=True)
+    with session_scope(db_url) as s:
+        (call,) = s.scalars(select(Call)).all()
+        assert call.agent_id == "A8" and call.status == "done"
+        fail = s.scalar(select(Finding).where(Finding.code == "PO03"))
+        assert fail.review_state == "overturned"  # same status again: the review stands
+        assert call.score == 100.0  # and counts: the overturned deduction is given back
+        assert call.report["score"] == 90.0  # the machine's own score is kept in the report
+
+
 def test_metadata_changed_during_analysis_runs_the_job_again(tmp_path, db_url):
     inbox = tmp_path / "in"
     _transcript(inbox / "slow.json", sleep=1.0)
