@@ -333,12 +333,9 @@ def call_type_cues(transcript: Transcript, call_type: str) -> list[str]:
     as Chinese sentences."""
     zh = CALL_TYPE_ZH.get(call_type, call_type)
     out = []
-    text = customer_text(transcript)
-    hits = list(dict.fromkeys(w for w in CALL_TYPE_WORDS.get(call_type, []) if w in text))[:4]
-    if hits:
-        out.append(f"{zh}类说法：{'、'.join(hits)}")
-    text = agent_text(transcript)
-    hits = list(dict.fromkeys(w for w in AGENT_CALL_TYPE_WORDS.get(call_type, []) if w in text))[:4]
-    if hits:
-        out.append(f"坐席的{zh}类应答：{'、'.join(hits)}")
+    for text, words, label in ((customer_text(transcript), CALL_TYPE_WORDS, f"{zh}类说法"),
+                               (agent_text(transcript), AGENT_CALL_TYPE_WORDS, f"坐席的{zh}类应答")):
+        hits = list(dict.fromkeys(w for w in words.get(call_type, []) if w in text))[:4]
+        if hits:
+            out.append(f"{label}：{'、'.join(hits)}")
     return out
