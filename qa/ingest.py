@@ -200,9 +200,11 @@ class Ingestor:
 
     def merge_late_sidecar(self, path: Path, call_id: str) -> bool:
         """A sidecar that arrived after its recording was ingested: merge its metadata into the
-        call (the sidecar wins, as at ingestion). A call already analysed, or being analysed,
-        is queued again so its rules see the metadata (reviews of unchanged findings are
-        kept); a queued one simply runs with it. Returns whether anything changed."""
+        call (the sidecar wins, as at ingestion). A call already analysed is queued again for
+        its rules to run on the stored transcript with the new metadata (no second recognition;
+        reviews of unchanged findings and a supervisor's type correction are kept); one being
+        analysed is re-checked by its worker before its result is stored; a queued one simply
+        runs with it. Returns whether anything changed."""
         side = read_sidecar(path)
         with session_scope(self.engine) as s:
             call = s.get(Call, call_id)
@@ -217,10 +219,11 @@ class Ingestor:
             meta.update(side)
             self._apply_metadata(s, call, meta)
             job = call.job
-            # a running job is left alone: its worker sees the change and queues it again
+            # a running job is left alone: its worker sees the change before storing
             if (job is not None and call.status in ("done", "processing", "failed")
                     and job.state != "running"):
                 job.state, job.next_attempt_at, job.dispatched_at = "queued", None, None
+                job.kind = "reanalyze" if call.status == "done" else "analyze"
                 job.last_error, job.error_kind, job.finished_at = None, None, None
                 job.max_attempts = job.attempts + self.settings.job_max_attempts
                 call.status = "queued"

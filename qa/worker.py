@@ -34,29 +34,22 @@ import threading
 import time
 import traceback
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
-from sqlalchemy import Engine, and_, delete, func, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm.attributes import flag_modified
 
-from models import (Agent, Call, Classification, Finding, Job, JobAttempt, Score, Utterance,
-                    make_engine, session_scope)
-from qa.assessment_store import recompute_for_call, rescore
-from qa.recordings import parse_started_at, place_in_store, quarantine_file
-from qa.reports import extract_estate, extract_scenario
+from models import Call, Job, JobAttempt, make_engine, session_scope
+from qa.recordings import place_in_store, quarantine_file
+from qa.results import reanalyze_call, store_report, utcnow
 from qa.settings import Settings, get_settings
 
 log = logging.getLogger("hotline_qa.worker")
 
-RED_LINE_CODES = frozenset({"PO03", "PO04", "PO05", "PO06"})
 FINAL_STATES = ("done", "failed", "quarantined")
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def worker_name() -> str:
@@ -247,19 +240,6 @@ def _end_attempt(s, job_id: int, owner: str, outcome: str, error: str | None = N
 # --------------------------------------------------------------------------- storing results
 
 
-def _jsonable(obj: Any) -> Any:
-    """JSON-safe copy (numpy scalars → float, paths → str)."""
-    def default(o: Any) -> Any:
-        if hasattr(o, "item"):
-            return o.item()
-        if isinstance(o, (Path, datetime)):
-            return str(o)
-        if hasattr(o, "to_dict"):
-            return o.to_dict()
-        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-    return json.loads(json.dumps(obj, ensure_ascii=False, default=default))
-
-
 def report_timings(report: Any) -> dict[str, float]:
     """Per-stage seconds the pipeline reported (``timings`` of the report or of the
     transcript's diagnostics), if any."""
@@ -273,135 +253,6 @@ def report_timings(report: Any) -> dict[str, float]:
     if "total" in found:  # the transcriber's total: decode + ASR + measurements
         found["transcribe"] = found.pop("total")
     return found
-
-
-def store_report(s, call: Call, report: Any, timings: dict[str, float], *,
-                 keep_reviews: bool = False, settings: Settings | None = None) -> None:
-    """Write a :class:`qa.records.Report` into ``call`` and its child rows (session ``s``),
-    replacing the results of any earlier analysis, then recompute the agent's month
-    (:func:`qa.assessment_store.recompute_for_call`; a closed month stays frozen).
-
-    By default reviews and appeals of earlier findings go with them (a fresh analysis).
-    ``keep_reviews=True`` (re-analysis): a finding whose rule status did not change keeps its
-    review state, reviews and appeals (its machine fields are updated); only findings whose
-    status changed start over as ``pending``; the call's result date (appeal window) and
-    supervisors' type corrections are kept, and the score is the one after the kept reviews
-    and appeals (:func:`qa.assessment_store.rescore`).
-    """
-    d = _jsonable(report.to_dict())
-    d["call_id"] = call.id
-    tr = report.transcript
-    meta = dict(call.meta or {})
-    for k, v in (tr.metadata or {}).items():
-        meta.setdefault(k, v)
-    call.meta = _jsonable(meta)
-    agent_id = meta.get("agent_id")
-    if call.agent_id is None and agent_id not in (None, ""):
-        with s.no_autoflush:
-            if s.get(Agent, str(agent_id)) is None:
-                s.add(Agent(id=str(agent_id), name=str(agent_id)))
-        s.flush()
-        call.agent_id = str(agent_id)
-    if call.started_at is None:
-        call.started_at = parse_started_at(meta.get("started_at"))
-    if call.caller_number is None and meta.get("caller_number") is not None:
-        call.caller_number = str(meta["caller_number"])
-    if tr.duration is not None:
-        call.duration = float(tr.duration)
-    elif tr.utterances:
-        call.duration = max(u.end for u in tr.utterances)
-
-    s.execute(delete(Utterance).where(Utterance.call_id == call.id))
-    kept: dict[str, Finding] = {}
-    if keep_reviews:
-        new_status = {f["code"]: f["status"] for f in d.get("rules", [])}
-        for old in s.scalars(select(Finding).where(Finding.call_id == call.id)):
-            if new_status.get(old.code) == old.status:
-                kept[old.code] = old
-            else:
-                s.delete(old)  # its reviews and appeals go with it (ORM cascade)
-        s.flush()
-    else:
-        s.execute(delete(Finding).where(Finding.call_id == call.id))
-    s.execute(delete(Classification).where(Classification.call_id == call.id,
-                                           Classification.kind == "model"))
-    s.execute(update(Score).where(Score.call_id == call.id).values(current=False))
-    for i, u in enumerate(tr.utterances):
-        s.add(Utterance(call_id=call.id, idx=i, speaker=u.speaker, start=u.start, end=u.end,
-                        text=u.text, confidence=u.confidence, level_dbfs=u.level_dbfs,
-                        words=None if u.words is None else [w.to_dict() for w in u.words]))
-    for f in d.get("rules", []):
-        known = {"code", "status", "confidence", "deduction", "needs_review", "message",
-                 "evidence", "red_line"}
-        red = bool(f.get("red_line", f["code"] in RED_LINE_CODES)) and f["status"] == "fail"
-        values = dict(confidence=float(f.get("confidence", 1.0)),
-                      deduction=float(f.get("deduction") or 0),
-                      needs_review=bool(f.get("needs_review", False)), red_line=red,
-                      message=f.get("message"), evidence=f.get("evidence") or [],
-                      extra={k: v for k, v in f.items() if k not in known} or None)
-        if f["code"] in kept:
-            for k, v in values.items():
-                setattr(kept[f["code"]], k, v)
-        else:
-            s.add(Finding(call_id=call.id, code=f["code"], status=f["status"], **values))
-    extra = d
-    if d.get("call_type"):
-        s.add(Classification(
-            call_id=call.id, kind="model", call_type=d["call_type"],
-            call_type_confidence=extra.get("call_type_confidence"),
-            complaint_type=d.get("complaint_type"),
-            complaint_confidence=d.get("complaint_confidence"),
-            probabilities={k: extra[k] for k in ("call_type_probabilities",
-                                                 "complaint_probabilities") if k in extra}
-            or None,
-            cues=extra.get("cues"), source=extra.get("classification_source"),
-            model_version=extra.get("classifier_version")))
-    form = extra.get("form") if isinstance(extra.get("form"), dict) else {}
-    s.add(Score(call_id=call.id, score=float(d["score"]), red_line=bool(d["red_line"]),
-                form_name=form.get("name"),
-                form_version=None if form.get("version") is None else str(form["version"]),
-                breakdown=extra.get("score_breakdown"), current=True, reason="analysis"))
-    call.score = float(d["score"])
-    call.red_line = bool(d["red_line"])
-    corrected = keep_reviews and s.scalar(
-        select(func.count()).select_from(Classification).where(
-            Classification.call_id == call.id, Classification.kind == "correction"))
-    if not corrected:  # a supervisor's correction stands over the model's new guess
-        call.call_type = d.get("call_type")
-        call.call_type_confidence = extra.get("call_type_confidence")
-        call.complaint_type = d.get("complaint_type")
-        call.complaint_confidence = d.get("complaint_confidence")
-    confidences = [float(f.get("confidence", 1.0)) for f in d.get("rules", [])]
-    call.confidences = {"call_type": extra.get("call_type_confidence"),
-                        "complaint": d.get("complaint_confidence"),
-                        "findings_min": min(confidences) if confidences else None}
-    # speaker separation of a mono call uncertain (report-level flag) or a fail to confirm
-    call.needs_review = bool(d.get("needs_review")) or any(
-        f.get("needs_review") for f in d.get("rules", []))
-    for col in ("scenario", "estate", "follow_up_status"):
-        if isinstance(extra.get(col), str):
-            setattr(call, col, extra[col])
-    # complaint statistics (standards 3.7.2) and the weekly report need these; a value a
-    # supervisor already set (re-analysis) stands
-    if call.scenario is None:
-        call.scenario = extract_scenario(tr)
-    if call.estate is None:
-        call.estate = extract_estate(tr)
-    if call.follow_up_status is None and call.call_type == "complaint":
-        call.follow_up_status = "open"
-    call.report = d
-    call.timings = timings
-    call.status = "done"
-    call.error = None
-    call.processed_at = utcnow()
-    if not keep_reviews or call.result_available_at is None:
-        call.result_available_at = call.processed_at
-    s.flush()
-    if keep_reviews:  # kept reviews and appeals count: the score after them, then the month
-        rescore(s, call, settings, "reanalysis")
-    else:
-        s.expire(call, ["findings"])  # the month is computed from the rows just written
-        recompute_for_call(s, call, settings)
 
 
 # --------------------------------------------------------------------------- one job
@@ -447,6 +298,11 @@ def process_job(engine: Engine, job_id: int, owner: str, settings: Settings | No
         meta, media_type = dict(call.meta or {}), call.media_type
         attempt, created = job.attempts, job.created_at
         source, filename, call_id = Path(call.source_path), call.filename, call.id
+        rerun = job.kind == "reanalyze"
+    if rerun:
+        outcome = _rerun_rules(engine, job_id, owner, settings)
+        if outcome is not None:
+            return outcome
     started = time.perf_counter()
     timings: dict[str, float] = {}
     if attempt == 1:
@@ -478,23 +334,21 @@ def process_job(engine: Engine, job_id: int, owner: str, settings: Settings | No
         try:
             with session_scope(engine) as s:
                 call = s.get(Call, call_id)
-                if dict(call.meta or {}) != meta:  # a late sidecar arrived meanwhile: run again
-                    if not _held(s, job_id, owner, "queued", next_attempt_at=None,
-                                 dispatched_at=None):
-                        s.rollback()
-                        return "lost"
-                    call.status = "queued"
-                    _end_attempt(s, job_id, owner, "retry", "metadata changed", timings)
-                    log.info("job %s: call metadata changed during analysis; queued again",
-                             job_id)
-                    return "queued"
                 if not _held(s, job_id, owner, "done", finished_at=now, last_error=None,
                              error_kind=None):
                     s.rollback()
                     return "lost"
+                meta_changed = dict(call.meta or {}) != meta
                 store_report(s, call, report, dict(timings), settings=settings,
                              keep_reviews=call.result_available_at is not None)
                 s.flush()
+                if meta_changed:
+                    # a late sidecar arrived during the analysis: the rules run again on this
+                    # transcript with the new metadata (the recognition is not repeated)
+                    rerun = reanalyze_call(s, call, settings, timing_key="metadata_rerun")
+                    timings["metadata_rerun"] = rerun.seconds if rerun else None
+                    log.info("job %s: call metadata changed during analysis; rules re-run",
+                             job_id)
                 timings["store"] = round(time.perf_counter() - t0, 3)
                 call.timings = dict(timings)
                 flag_modified(call, "timings")
@@ -544,6 +398,34 @@ def process_job(engine: Engine, job_id: int, owner: str, settings: Settings | No
         s.execute(update(Call).where(Call.id == call_id).values(status="queued", error=message))
         _end_attempt(s, job_id, owner, "retry", message, timings)
     return "queued"
+
+
+def _rerun_rules(engine: Engine, job_id: int, owner: str, settings: Settings) -> str | None:
+    """A ``reanalyze`` job (the call's metadata changed after it was analysed): the rules,
+    classification and scoring run again on the stored transcript, keeping reviews that still
+    apply and a supervisor's type correction (:func:`qa.results.reanalyze_call`). Returns the
+    job's new state, or ``None`` when a full analysis is needed instead (no stored transcript,
+    or the re-run failed)."""
+    t0 = time.perf_counter()
+    try:
+        with session_scope(engine) as s:
+            call = s.get(Job, job_id).call
+            if not _held(s, job_id, owner, "done", finished_at=utcnow(), last_error=None,
+                         error_kind=None, kind="analyze"):
+                s.rollback()
+                return "lost"
+            result = reanalyze_call(s, call, settings, timing_key="metadata_rerun")
+            if result is None:
+                s.rollback()
+                return None
+            _end_attempt(s, job_id, owner, "done",
+                         timings={"metadata_rerun": round(time.perf_counter() - t0, 3)})
+            log.info("job %s done: rules re-run on call %s's stored transcript (%s -> %s)",
+                     job_id, call.id, result.score_before, result.score)
+    except Exception:  # noqa: BLE001 - fall back to the full analysis, which retries properly
+        log.exception("job %s: re-running the rules failed; analysing the call again", job_id)
+        return None
+    return "done"
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -28,7 +28,7 @@ def seed_truth_calls(url: str, users: list[tuple[str, str, str | None]], passwor
     from models import Agent, Call, User, session_scope, upgrade
     from qa.engine import analyze
     from qa.records import Transcript
-    from qa.worker import store_report
+    from qa.results import store_report
 
     upgrade(url)
     audio = audio or {}

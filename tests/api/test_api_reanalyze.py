@@ -64,7 +64,7 @@ def test_storing_a_result_recomputes_the_agents_month(app, sup, db, truth_files)
     from classifiers.records import Classification
     from models import Call, MonthlyAssessment
     from qa.engine import analyze
-    from qa.worker import store_report
+    from qa.results import store_report
 
     settings = app.state.settings
     before = sup.get(f"/api/v1/assessments/A1002/{MONTH}").json()  # stores the month
@@ -108,7 +108,7 @@ def test_uncertain_speakers_reach_the_review_queue(app, sup, db, truth_files):
     from classifiers.records import Classification
     from models import Call
     from qa.engine import analyze
-    from qa.worker import store_report
+    from qa.results import store_report
 
     d = _json.loads(next(p for p in truth_files if p.name.startswith("pub-001"))
                     .read_text("utf-8"))  # no fails at all

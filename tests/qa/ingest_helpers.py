@@ -3,7 +3,9 @@
 It decodes audio for real (so bad files fail exactly as in production) and reads transcript
 JSON for real, but skips ASR and rules, returning a small fixed report. Metadata steers it:
 ``sleep`` (seconds, to be killed mid-job) and ``flaky`` (fail with a transient error until
-attempt N, counted in ``$HOTLINE_QA_HOME/flaky``).
+attempt N, counted in ``$HOTLINE_QA_HOME/flaky``). Every run is counted per file in
+``$HOTLINE_QA_HOME/analyzed`` (:func:`runs`), so tests can tell whether a file was analysed
+again.
 """
 from __future__ import annotations
 
@@ -15,8 +17,18 @@ from pathlib import Path
 from qa.records import Evidence, Finding, Report, Transcript, Utterance
 
 
+def runs(name: str | None = None) -> int:
+    """How many times :func:`fake_analyzer` analysed a file called ``name`` (any file: None)."""
+    folder = Path(os.environ["HOTLINE_QA_HOME"]) / "analyzed"
+    files = [folder / name] if name else (list(folder.iterdir()) if folder.is_dir() else [])
+    return sum(int(f.read_text()) for f in files if f.exists())
+
+
 def fake_analyzer(path: Path, metadata: dict, media_type: str) -> Report:
     t0 = time.perf_counter()
+    counter = Path(os.environ["HOTLINE_QA_HOME"]) / "analyzed" / Path(path).name
+    counter.parent.mkdir(parents=True, exist_ok=True)
+    counter.write_text(str(runs(Path(path).name) + 1))
     if media_type == "audio":
         from transcribe.audio import decode
         audio = decode(path)

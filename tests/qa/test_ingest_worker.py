@@ -158,6 +158,7 @@ def test_file_still_being_written_and_late_sidecar(tmp_path):
 
 
 def test_sidecar_arriving_after_the_call_was_analysed_is_merged_and_rerun(tmp_path, db_url):
+    from ingest_helpers import runs
     inbox = tmp_path / "in"
     inbox.mkdir()
     rec = inbox / "late.wav"
@@ -167,47 +168,68 @@ def test_sidecar_arriving_after_the_call_was_analysed_is_merged_and_rerun(tmp_pa
     with session_scope(db_url) as s:
         (call,) = s.scalars(select(Call)).all()
         assert call.agent_id is None and call.status == "done"
-    time.sleep(0.05)
-    sidecar_path(rec).write_text(json.dumps({"agent_id": "A8", "caller_number": "13900001111"}))
-    summary = run_ingest(inbox, settings=settings, once=True)
-    assert summary["duplicates"] == 0 and summary["quarantined"] == 0
+        utterances = call.report["transcript"]["utterances"]
+    assert runs() == 1
+    _late_sidecar(inbox, settings, rec, agent_id="A8", caller_number="13900001111")
     with session_scope(db_url) as s:
         (call,) = s.scalars(select(Call)).all()
         assert (call.agent_id, call.caller_number, call.status) == ("A8", "13900001111", "done")
-        assert call.job.state == "done"
-        # the rerun's report carries the sidecar's metadata
-        assert s.scalar(select(func.count()).select_from(Score)) >= 1
-        assert call.meta["agent_id"] == "A8"
+        assert call.job.state == "done" and call.job.kind == "analyze"
+        assert [a.outcome for a in call.job.attempt_log] == ["done", "done"]
+        # the rules ran again on the stored transcript, with the sidecar's metadata
+        assert "metadata_rerun" in call.timings
+        assert call.report["transcript"]["utterances"] == utterances
+        assert call.report["transcript"]["metadata"]["agent_id"] == "A8"
+        assert s.scalar(select(func.count()).select_from(Score)) == 2
+    assert runs() == 1  # the recording was not recognised a second time
     # nothing changes on a third pass: the sidecar is merged once
     assert run_ingest(inbox, settings=settings, once=True) == {
         "processed": 0, "duplicates": 0, "quarantined": 0, "failed": 0}
 
 
-def test_late_sidecar_rerun_keeps_a_supervisors_review_and_its_score(tmp_path, db_url):
-    inbox = tmp_path / "in"
-    inbox.mkdir()
-    rec = inbox / "reviewed.wav"
-    shutil.copy(DATA / "calls" / "pub-002.mono.wav", rec)
-    settings = _settings(tmp_path, db_url)
-    run_ingest(inbox, settings=settings, once=True)
-    with session_scope(db_url) as s:
-        (call,) = s.scalars(select(Call)).all()
-        assert call.score == 90.0
-        fail = s.scalar(select(Finding).where(Finding.code == "PO03"))
-        fail.review_state = "overturned"  # the supervisor overturned the machine's fail
+def _late_sidecar(inbox: Path, settings: Settings, rec: Path, **meta) -> None:
     time.sleep(0.05)
-    sidecar_path(rec).write_text(json.dumps({"agent_id": "A8"}))
+    sidecar_path(rec).write_text(json.dumps(meta))
+    summary = run_ingest(inbox, settings=settings, once=True)
+    assert summary["duplicates"] == 0 and summary["quarantined"] == 0
+
+
+def test_late_sidecar_rerun_keeps_reviews_and_a_type_correction(tmp_path, db_url):
+    from models import Classification
+    inbox = tmp_path / "in"
+    rec = _transcript(inbox / "reviewed.json")
+    settings = _settings(tmp_path, db_url, analyzer=None)  # the real rules
     run_ingest(inbox, settings=settings, once=True)
     with session_scope(db_url) as s:
         (call,) = s.scalars(select(Call)).all()
-        assert call.agent_id == "A8" and call.status == "done"
-        fail = s.scalar(select(Finding).where(Finding.code == "PO03"))
-        assert fail.review_state == "overturned"  # same status again: the review stands
-        assert call.score == 100.0  # and counts: the overturned deduction is given back
-        assert call.report["score"] == 90.0  # the machine's own score is kept in the report
+        fails = s.scalars(select(Finding).where(Finding.status == "fail",
+                                                Finding.deduction > 0)).all()
+        assert fails, "pub-007 has a fail to review"
+        overturned = {f.code: f.deduction for f in fails[:1]}
+        fails[0].review_state = "overturned"  # the supervisor overturned a machine fail
+        model_type = call.call_type
+        corrected = "complaint" if model_type != "complaint" else "inquiry"
+        s.add(Classification(call_id=call.id, kind="correction", call_type=corrected,
+                             complaint_type="resolve" if corrected == "complaint" else None))
+        call.call_type = corrected
+    _late_sidecar(inbox, settings, rec, agent_id="A8")
+    with session_scope(db_url) as s:
+        (call,) = s.scalars(select(Call)).all()
+        assert call.agent_id == "A8" and call.status == "done" and "metadata_rerun" in call.timings
+        # the correction stands and is what the rules saw
+        assert call.call_type == corrected and call.report["call_type"] == corrected
+        assert call.report["classification_source"] == "correction"
+        (code, deduction), = overturned.items()
+        again = s.scalar(select(Finding).where(Finding.code == code))
+        if again.status == "fail":  # same status again: the review stands and counts
+            assert again.review_state == "overturned"
+            assert call.score == pytest.approx(min(100.0, call.report["score"] + deduction))
+        else:  # the status changed with the call type: the review starts over
+            assert again.review_state == "pending"
 
 
-def test_metadata_changed_during_analysis_runs_the_job_again(tmp_path, db_url):
+def test_metadata_changed_during_analysis_reruns_the_rules_before_storing(tmp_path, db_url):
+    from ingest_helpers import runs
     inbox = tmp_path / "in"
     _transcript(inbox / "slow.json", sleep=1.0)
     settings = _settings(tmp_path, db_url)
@@ -226,16 +248,14 @@ def test_metadata_changed_during_analysis_runs_the_job_again(tmp_path, db_url):
             call.meta = {**call.meta, "agent_id": "A5"}
     t = threading.Thread(target=late)
     t.start()
-    assert process_job(engine, job_id, "w1", settings) == "queued"
+    assert process_job(engine, job_id, "w1", settings) == "done"
     t.join()
+    assert runs() == 1  # no second recognition
     with session_scope(db_url) as s:
         call = s.get(Call, call_id)
-        assert call.status == "queued" and call.job.state == "queued"
-        assert s.scalar(select(func.count()).select_from(Finding)) == 0  # nothing stored
-    job_id = claim_job(engine, "w1", settings.job_lease_s)
-    assert process_job(engine, job_id, "w1", settings) == "done"
-    with session_scope(db_url) as s:
-        assert s.get(Call, call_id).report["transcript"]["metadata"]["agent_id"] == "A5"
+        assert call.status == "done" and call.job.state == "done"
+        assert call.report["transcript"]["metadata"]["agent_id"] == "A5"
+        assert call.agent_id == "A5" and call.timings["metadata_rerun"] is not None
 
 
 def test_transient_errors_are_retried_with_backoff_then_fail(tmp_path, db_url):

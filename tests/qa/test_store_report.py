@@ -7,7 +7,7 @@ from classifiers.records import Classification
 from models import Call, session_scope
 from qa.engine import analyze
 from qa.records import Transcript
-from qa.worker import store_report
+from qa.results import store_report
 
 
 def _report(data_dir, call_id):
