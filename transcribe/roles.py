@@ -25,7 +25,7 @@ __all__ = ["RoleAssignment", "assign_roles", "lexical_log_odds", "read_back"]
 _AGENT_CUES: list[tuple[str, float]] = [
     (r"请问有什么(事情?)?(可以|能|需要)?(帮|为)(助)?您", 3.0),
     (r"(服务中心|物业客服|客服中心|服务热线|工号)", 2.0),
-    (r"^您好", 1.5),
+    (r"^您好", 0.5),
     (r"(先生|女士|阿姨|叔叔)", 0.8),
     (r"您", 0.6),
     (r"(请|麻烦)?您?稍等", 1.5),
@@ -41,12 +41,16 @@ _CUSTOMER_CUES: list[tuple[str, float]] = [
     (r"你们", 1.2),
     (r"(我家|我们家|我是.{0,6}(业主|住户)|我姓|我住)", 1.5),
     (r"^喂", 1.0),
+    (r"是.{0,12}(物业|服务中心|客服)(吗|吧|么|嘛)", 1.5),
     (r"^你好", 0.8),
     (r"(我要投诉|我要反映|我想问|我想咨询|我想报修|怎么回事|到底)", 1.2),
     (r"^(对|对的|是的|行|可以|嗯|好)[。，！]?$", 0.5),
     (r"^谢谢", 0.5),
 ]
 _CAP = 6.0
+#: a caller checking whom they reached (是阳光物业吗?) names the centre too, but asks
+_ASKS_WHO = re.compile(r"是.{0,12}(物业|服务中心|客服|公司)(吗|吧|么|嘛|啊)?[?？]|"
+                       r"是.{0,12}(物业|服务中心|客服|公司)(吗|吧|么|嘛)")
 
 
 def lexical_log_odds(text: str) -> float:
@@ -117,7 +121,8 @@ def assign_roles(turns: list[tuple[int, str, float]], answer_s: float = 0.0) -> 
     first = after[0][0] if after else turns[0][0]
     opening = 1.5 if first == 0 else -1.5
     first_text = after[0][1] if after else ""
-    if re.search(r"(您好|你好).{0,20}(物业|服务中心|客服|公司|工号)|有什么.{0,4}帮", first_text):
+    if re.search(r"(您好|你好).{0,20}(物业|服务中心|客服|公司|工号)|有什么.{0,4}帮", first_text) \
+            and not _ASKS_WHO.search(first_text):
         opening *= 2  # the first speaker greets and names the centre: surely the agent
     ev["first_speaker"] = first
     ev["opening"] = opening

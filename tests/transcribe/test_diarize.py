@@ -180,6 +180,30 @@ def test_assign_roles_from_words_and_structure():
     assert assign_roles([]).confidence == 0.5
 
 
+def test_caller_checking_whom_they_reached_is_not_taken_for_the_agent():
+    # the agent answers badly (喂) and the caller names the centre in a question: the words
+    # of the whole call, not the caller's 是…物业吗, decide
+    turns = [(0, "喂，你好。", 0.8), (1, "你好，是书香门第物业吗？", 2.4), (0, "对。", 5.5),
+             (1, "我想问一下，小区能养大型犬吗？", 6.5),
+             (0, "您好，小区没有禁止，请您带上免疫证明到前台登记。", 12.0)]
+    r = assign_roles(turns)
+    assert r.agent == 0 and r.evidence["opening"] == 1.5
+    assert lexical_log_odds("你好，是书香门第物业吗？") < 0
+
+
+def test_a_quiet_party_is_still_separated():
+    """The agent's line 26 dB below the customer's (near the line noise): the words the
+    recogniser heard there count as speech even where the level gate drops them."""
+    audio = decode(DATA / "calls" / "pub-003.stereo.wav")
+    truth = json.loads((DATA / "truth" / "pub-003.truth.json").read_text("utf-8"))
+    agent, customer = audio.channels
+    mix = agent * 0.05 + customer
+    labels = label_mono(mix, audio.sample_rate, _truth_words(truth["utterances"]))
+    names = {labels.roles.agent: "agent", 1 - labels.roles.agent: "customer"}
+    assert _attribution(labels.separation.groups, truth["utterances"], names) >= 0.95
+    assert labels.groups[0][0] == "agent"
+
+
 def test_chunk_classifier_corrects_a_mislabelled_chunk_from_the_others():
     """The held-out chunk classifier learns what separates the parties from the other chunks'
     labels, so a chunk given the wrong label is pointed back to its true party."""
