@@ -16,9 +16,10 @@ call and its job are written in one transaction — before any processing. Origi
 modified. Empty files go straight to the quarantine with a ``.reason.txt``.
 
 A sidecar that arrives even later — after its recording became a call — is still merged
-(:meth:`Ingestor.merge_late_sidecar`): a queued call runs with it, an analysed one is analysed
-again (reviews of unchanged findings kept), and a worker that is analysing the call when the
-metadata changes queues it again instead of storing a result made with the old metadata.
+(:meth:`Ingestor.merge_late_sidecar`): a queued call runs with it; an analysed one gets a
+``reanalyze`` job — its rules run again on the stored transcript (no second recognition;
+reviews of unchanged findings and a supervisor's type correction kept); and a worker that is
+analysing the call when the metadata changes re-runs the rules with it before storing.
 
 :class:`Ingestor` does one pass (:meth:`Ingestor.scan`); :func:`run_ingest` drives it — once,
 or watching the folder with watchdog plus a periodic rescan — together with the workers
