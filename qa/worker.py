@@ -345,8 +345,8 @@ def process_job(engine: Engine, job_id: int, owner: str, settings: Settings | No
                 if meta_changed:
                     # a late sidecar arrived during the analysis: the rules run again on this
                     # transcript with the new metadata (the recognition is not repeated)
-                    rerun = reanalyze_call(s, call, settings, timing_key="metadata_rerun")
-                    timings["metadata_rerun"] = rerun.seconds if rerun else None
+                    again = reanalyze_call(s, call, settings, timing_key="metadata_rerun")
+                    timings["metadata_rerun"] = again.seconds if again else None
                     log.info("job %s: call metadata changed during analysis; rules re-run",
                              job_id)
                 timings["store"] = round(time.perf_counter() - t0, 3)
