@@ -54,12 +54,18 @@ def grading(db: Session, settings: Settings | None = None) -> Grading:
     settings = settings or get_settings()
     form: Any = None
     try:
-        row = db.scalar(select(ScoringForm).where(ScoringForm.active.is_(True))
-                        .order_by(ScoringForm.id.desc()).limit(1))
-        form = form_from_text(row.yaml_text) if row is not None else default_form()
+        form = active_form(db) or default_form()
     except Exception as exc:  # noqa: BLE001 - grading must work without the rules package
         log.warning("scoring form unavailable, using default grade thresholds: %s", exc)
     return Grading.from_form(form, appeal_window_days=settings.appeal_window_days)
+
+
+def active_form(db: Session) -> Any:
+    """The scoring form an admin activated (the newest active row), loaded; ``None`` when
+    there is none (the shipped default applies)."""
+    row = db.scalar(select(ScoringForm).where(ScoringForm.active.is_(True))
+                    .order_by(ScoringForm.id.desc()).limit(1))
+    return form_from_text(row.yaml_text) if row is not None else None
 
 
 def default_form() -> Any:

@@ -26,14 +26,14 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from models import Agent, Call, Classification, Finding, Score, ScoringForm, Utterance
+from models import Agent, Call, Classification, Finding, Score, Utterance
 from qa.assessment import DEFAULT_RED_LINE_CODES
-from qa.assessment_store import recompute_for_call, rescore
+from qa.assessment_store import active_form, recompute_for_call, rescore
 from qa.recordings import parse_started_at
 from qa.reports import extract_estate, extract_scenario
 from qa.settings import Settings
 
-__all__ = ["Reanalysis", "active_form", "reanalyze_call", "store_report", "stored_transcript",
+__all__ = ["Reanalysis", "jsonable", "reanalyze_call", "store_report", "stored_transcript",
            "type_correction"]
 
 
@@ -41,7 +41,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
     """JSON-safe copy (numpy scalars → float, paths → str)."""
     def default(o: Any) -> Any:
         if hasattr(o, "item"):
@@ -67,13 +67,13 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float], *,
     supervisors' type corrections are kept, and the score is the one after the kept reviews
     and appeals (:func:`qa.assessment_store.rescore`).
     """
-    d = _jsonable(report.to_dict())
+    d = jsonable(report.to_dict())
     d["call_id"] = call.id
     tr = report.transcript
     meta = dict(call.meta or {})
     for k, v in (tr.metadata or {}).items():
         meta.setdefault(k, v)
-    call.meta = _jsonable(meta)
+    call.meta = jsonable(meta)
     agent_id = meta.get("agent_id")
     if call.agent_id is None and agent_id not in (None, ""):
         with s.no_autoflush:
@@ -186,29 +186,18 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float], *,
 
 
 def stored_transcript(call: Call) -> dict[str, Any] | None:
-    """The call's transcript document (RULES.md) with the call's current metadata: the one in
-    the stored report, else rebuilt from the utterance rows; ``None`` when the call has none."""
+    """The call's transcript document (RULES.md): the one in the stored report, else rebuilt
+    from the utterance rows; ``None`` when the call has none."""
     tr = (call.report or {}).get("transcript")
-    meta = dict(call.meta or {})
     if isinstance(tr, dict) and tr.get("utterances") is not None:
-        return dict(tr, call_id=call.id, metadata={**(tr.get("metadata") or {}), **meta})
+        return dict(tr, call_id=call.id)
     if not call.utterances:
         return None
-    return {"call_id": call.id, "duration": call.duration, "metadata": meta,
+    return {"call_id": call.id, "duration": call.duration, "metadata": dict(call.meta or {}),
             "utterances": [{"speaker": u.speaker, "start": u.start, "end": u.end,
                             "text": u.text, "words": u.words or None,
                             "confidence": u.confidence, "level_dbfs": u.level_dbfs}
                            for u in call.utterances]}
-
-
-def active_form(s: Session) -> Any:
-    """The active scoring form in the database, else ``None`` (the shipped default)."""
-    row = s.scalar(select(ScoringForm).where(ScoringForm.active.is_(True))
-                   .order_by(ScoringForm.id.desc()).limit(1))
-    if row is None:
-        return None
-    from qa.assessment_store import form_from_text
-    return form_from_text(row.yaml_text)
 
 
 def type_correction(s: Session, call: Call):
@@ -246,14 +235,17 @@ def reanalyze_call(s: Session, call: Call, settings: Settings | None = None,
                    transcript: dict[str, Any] | None = None,
                    timing_key: str = "reanalyze") -> Reanalysis | None:
     """Re-run rules + classification + scoring on ``call``'s stored transcript (or the given
-    ``transcript`` document) in session ``s`` and store the result, keeping the reviews that
-    still apply. Returns ``None`` when there is no transcript to re-analyse (no permission or
-    month checks here: callers decide who may)."""
+    ``transcript`` document), with the call's current metadata over the transcript's, in
+    session ``s`` and store the result, keeping the reviews that still apply. Returns ``None``
+    when there is no transcript to re-analyse (no permission or month checks here: callers
+    decide who may)."""
     from qa.engine import analyze
 
     transcript = transcript if transcript is not None else stored_transcript(call)
     if transcript is None:
         return None
+    transcript = dict(transcript, metadata={**(transcript.get("metadata") or {}),
+                                            **(call.meta or {})})
     t0 = time.perf_counter()
     before = {f.code: (f.status, f.review_state, len(f.appeals)) for f in call.findings}
     score_before = call.score

@@ -44,7 +44,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from models import Call, Job, JobAttempt, make_engine, session_scope
 from qa.recordings import place_in_store, quarantine_file
-from qa.results import reanalyze_call, store_report, utcnow
+from qa.results import jsonable, reanalyze_call, store_report, utcnow
 from qa.settings import Settings, get_settings
 
 log = logging.getLogger("hotline_qa.worker")
@@ -338,17 +338,18 @@ def process_job(engine: Engine, job_id: int, owner: str, settings: Settings | No
                              error_kind=None):
                     s.rollback()
                     return "lost"
-                meta_changed = dict(call.meta or {}) != meta
-                store_report(s, call, report, dict(timings), settings=settings,
-                             keep_reviews=call.result_available_at is not None)
-                s.flush()
-                if meta_changed:
+                if dict(call.meta or {}) != meta:
                     # a late sidecar arrived during the analysis: the rules run again on this
                     # transcript with the new metadata (the recognition is not repeated)
-                    again = reanalyze_call(s, call, settings, timing_key="metadata_rerun")
-                    timings["metadata_rerun"] = again.seconds if again else None
+                    again = reanalyze_call(s, call, settings, timing_key="metadata_rerun",
+                                           transcript=jsonable(report.transcript.to_dict()))
+                    timings["metadata_rerun"] = again.seconds
                     log.info("job %s: call metadata changed during analysis; rules re-run",
                              job_id)
+                else:
+                    store_report(s, call, report, dict(timings), settings=settings,
+                                 keep_reviews=call.result_available_at is not None)
+                s.flush()
                 timings["store"] = round(time.perf_counter() - t0, 3)
                 call.timings = dict(timings)
                 flag_modified(call, "timings")
