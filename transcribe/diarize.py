@@ -7,21 +7,22 @@ utterances, each with a party index (0 or 1). Steps:
 1. **Speech**: faster-whisper's bundled Silero VAD (onnxruntime, no torch) marks speech.
 2. **Features** per 10 ms frame: 13 MFCCs (mean-normalised over the call's speech, so the line
    colour cancels), their level, and the fundamental frequency (YIN, :func:`transcribe.measure.f0_track`).
-3. **Clustering**: 1 s windows of speech get an embedding (mean/std of the MFCCs, median pitch,
-   level) and are split into two parties by a Gaussian mixture (scikit-learn); with one voice
-   only, the call is reported as one party.
-4. **Re-segmentation**: a diagonal-covariance GMM per party is trained on its frames, every frame
-   gets a log-likelihood ratio (spectrum + pitch), and a two-state Viterbi pass with a switch
-   penalty labels the frames (three rounds). Each *word* then goes to the party with the larger
-   summed ratio over its time, so a turn change inside a Whisper segment splits the utterance.
-   A second look at whole chunks follows: a logistic regression on chunk statistics
-   (spectral means, spreads and dynamics; the pitch's spread and range around the call's
-   median — two voices may share a median pitch and differ in intonation range; the speaking
-   rate from the recognised words), trained on the current labels and applied to held-out
-   folds, adds its log-odds and the chunks are decoded again. Self-training can lock in an
-   early mistake (one missed turn change flips the rest of the call), so it runs again from a
-   first labelling with fewer turn changes and keeps the better-scoring result. Words the
-   recogniser heard where the level gate found no speech (a quiet party) count as speech.
+3. **Chunks**: speech above the line's noise, split at pauses; a recognised word that the level
+   gate left silent (a quiet party) counts as speech. Each chunk gets the words it overlaps.
+4. **Labelling**: a Viterbi pass over the chunks with a turn-taking prior (a party change
+   becomes likely with a longer pause and after a question, less likely after a comma) and
+   the words' log-odds (:func:`transcribe.roles.lexical_log_odds`) gives a first labelling.
+   A diagonal-covariance GMM per party (spectrum, level and pitch) is trained on its frames,
+   each chunk adds its summed frame log-likelihood ratio, and the chunks are decoded again
+   until stable. A second look at whole chunks follows: a logistic regression on chunk
+   statistics (spectral means, spreads and dynamics; the pitch's spread and range around the
+   call's median — two voices may share a median pitch and differ in intonation range; the
+   speaking rate from the recognised words), trained on the current labels and applied to
+   held-out folds, adds its log-odds and the chunks are decoded again. Self-training can lock
+   in an early mistake (one missed turn change flips the rest of the call), so it runs again
+   from a first labelling with fewer turn changes and keeps the better-scoring result. Every
+   word takes its chunk's party, so a turn change inside a Whisper segment splits the
+   utterance; with one voice only, the call is reported as one party.
 5. **Overlap**: where the other party's frames start before a turn's first word while the first
    party is still talking (an interruption or a backchannel over the other's speech), the
    utterances are made to overlap in time as they did in the call, and the spans are listed.
@@ -32,7 +33,7 @@ parties); the caller decides what to do when it is low.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -63,13 +64,16 @@ class DiarizeOptions:
     """Settings of the separation.
 
     Attributes:
-        window_s: length of the windows clustered in the first pass (s).
-        window_hop_s: hop between those windows (s).
-        gmm_components: Gaussian components per party in re-segmentation.
-        rounds: re-segmentation rounds.
-        switch_penalty: log-likelihood cost of a speaker change between two frames (nats,
-            per frame ratio after smoothing); higher = fewer, longer turns.
-        pitch_weight: weight of the pitch term relative to the spectral term.
+        gmm_components: Gaussian components per party model.
+        rounds: at most this many rounds of party models and re-decoding.
+        spectral_weight, pitch_weight: weights of the spectral and the pitch terms of a
+            frame's log-likelihood ratio.
+        turn_gap_width_s: how sharply the switch probability rises around ``turn_gap_s`` (s).
+        switch_floor: the least probability of a switch (and of staying) between chunks.
+        min_pause_s, min_chunk_s: pauses shorter than this are bridged, chunks shorter than
+            this dropped (s).
+        pause_db: speech counts as active this far above the line's noise floor (dB).
+        lexical_weight: weight of the words' log-odds.
         min_turn_s: a run of one party shorter than this (s) inside the other's speech is
             treated as overlap/backchannel evidence, not as a turn of its own.
         vad_threshold: Silero speech probability threshold.
@@ -267,36 +271,6 @@ def frame_features(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, n
     return mfcc, log_e, f0a
 
 
-def _smooth(x: np.ndarray, width: int) -> np.ndarray:
-    if width <= 1 or len(x) == 0:
-        return x
-    k = np.ones(width) / width
-    return np.convolve(x, k, mode="same")
-
-
-def _viterbi2(llr: np.ndarray, penalty: float) -> np.ndarray:
-    """Best two-state path for per-frame log-likelihood ratios ``llr`` (party 0 minus party 1)
-    with ``penalty`` per state change. Returns 0/1 per frame."""
-    n = len(llr)
-    if n == 0:
-        return np.zeros(0, int)
-    # state scores: s0 += llr/2, s1 -= llr/2
-    back = np.zeros((n, 2), bool)  # True = came from the other state
-    s0, s1 = llr[0] / 2, -llr[0] / 2
-    for t in range(1, n):  # plain loop is fine: ~10^4 frames of speech per minute
-        stay0, switch0 = s0, s1 - penalty
-        stay1, switch1 = s1, s0 - penalty
-        back[t, 0] = switch0 > stay0
-        back[t, 1] = switch1 > stay1
-        s0 = max(stay0, switch0) + llr[t] / 2
-        s1 = max(stay1, switch1) - llr[t] / 2
-    path = np.zeros(n, int)
-    state = 0 if s0 >= s1 else 1
-    for t in range(n - 1, -1, -1):
-        path[t] = state
-        if back[t, state]:
-            state = 1 - state
-    return path
 
 
 class _PartyModel:
@@ -326,31 +300,6 @@ class _PartyModel:
         out[ok] = -0.5 * z * z - np.log(self.f0_sd)
         return out
 
-
-def _window_embeddings(feats: np.ndarray, logf0: np.ndarray, speech: np.ndarray,
-                       win: int, hop: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    emb, members = [], []
-    idx = np.nonzero(speech)[0]
-    if len(idx) == 0:
-        return np.zeros((0, 1)), []
-    # windows over the speech frames only (concatenated), so pauses do not dilute them
-    for a in range(0, max(1, len(idx) - win // 2), hop):
-        sel = idx[a:a + win]
-        if len(sel) < win // 2:
-            break
-        f = feats[sel]
-        p = logf0[sel]
-        p = p[np.isfinite(p)]
-        pitch = float(np.median(p)) if len(p) >= 5 else np.nan
-        emb.append(np.concatenate([f.mean(0), f.std(0), [pitch]]))
-        members.append(sel)
-    e = np.array(emb)
-    col = e[:, -1]
-    if np.all(~np.isfinite(col)):
-        e = e[:, :-1]
-    else:
-        col[~np.isfinite(col)] = np.nanmedian(col)
-    return e, members
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -567,14 +516,9 @@ def separate(samples: np.ndarray, sample_rate: int, words: list[Word],
     # flips the rest of the call), so it also starts from labellings with fewer turn changes,
     # and the result with the best score (turn timing + its chunks' log-odds) is kept.
     best = None
-    for shift in (0.0,) + tuple(o.restart_gap_shifts_s):
-        if shift:
-            o_s = DiarizeOptions(**{**o.__dict__, "turn_gap_s": o.turn_gap_s + shift})
-            sw_s, st_s = _switch_logprob(gaps, o_s, cue)
-            start = _decode_chunks(lex, sw_s, st_s)
-        else:
-            start = _decode_chunks(lex, log_sw, log_st)
-        path, emit = refine(start)
+    for shift in (0.0, *o.restart_gap_shifts_s):
+        prior = _switch_logprob(gaps, replace(o, turn_gap_s=o.turn_gap_s + shift), cue)
+        path, emit = refine(_decode_chunks(lex, *prior))
         score = objective(path, emit)
         if best is None or score > best[0] + 1e-9:
             best = (score, path, emit)
@@ -621,14 +565,15 @@ def _chunk_embeddings(feats: np.ndarray, logf0: np.ndarray,
                  if len(p) >= 5 else [np.nan] * 4)
         rows.append(np.concatenate([f.mean(0), f.std(0), d[a + 1:b].mean(0) if b - a > 1
                                     else np.zeros(f.shape[1]), pitch]))
-    x = np.array(rows)
-    for j in range(x.shape[1]):  # chunks without pitch get the typical value
-        col = x[:, j]
+    return _fill_missing(np.array(rows))  # chunks without pitch get the typical value
+
+
+def _fill_missing(x: np.ndarray) -> np.ndarray:
+    """``x`` (chunks × features) with each missing value set to its column's median (0 when
+    the whole column is missing)."""
+    for col in x.T:
         bad = ~np.isfinite(col)
-        if bad.all():
-            col[:] = 0.0
-        elif bad.any():
-            col[bad] = np.median(col[~bad])
+        col[bad] = np.median(col[~bad]) if (~bad).any() else 0.0
     return x
 
 
@@ -649,11 +594,7 @@ def _chunk_tempo(words: list[Word], word_chunk: np.ndarray,
         if chars:
             spc[c] = sum(w.end - w.start for w in ws) / chars
             cps[c] = chars / max(HOP_S, (b - a) * HOP_S)
-    x = np.column_stack([spc, cps])
-    for col in x.T:
-        bad = ~np.isfinite(col)
-        col[bad] = np.median(col[~bad]) if (~bad).any() else 0.0
-    return x
+    return _fill_missing(np.column_stack([spc, cps]))
 
 
 def _held_out_log_odds(x: np.ndarray, path: np.ndarray, weight: np.ndarray,
@@ -680,37 +621,7 @@ def _held_out_log_odds(x: np.ndarray, path: np.ndarray, weight: np.ndarray,
     return out
 
 
-def _cluster_windows(emb: np.ndarray) -> np.ndarray | None:
-    """Two clusters of window embeddings (labels 0/1), or ``None`` with too few windows."""
-    if len(emb) < 4:
-        return None
-    from sklearn.mixture import GaussianMixture  # noqa: PLC0415
-    from sklearn.preprocessing import StandardScaler  # noqa: PLC0415
 
-    z = StandardScaler().fit_transform(emb)
-    gm = GaussianMixture(2, covariance_type="diag", reg_covar=1e-2, n_init=3,
-                         random_state=0).fit(z)
-    return gm.predict(z)
-
-
-def _nearest_label(frame_party: np.ndarray, i: int) -> int:
-    lab = np.nonzero(frame_party >= 0)[0]
-    if len(lab) == 0:
-        return 0
-    j = lab[np.argmin(np.abs(lab - i))]
-    return int(frame_party[j])
-
-
-def _fill_short_flips(words: list[Word], party: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """A single uncertain word flipped between two words of the other party, with no pause
-    around it, is taken back (a mid-sentence pitch excursion is not a turn change)."""
-    out = party.copy()
-    for i in range(1, len(words) - 1):
-        if out[i - 1] == out[i + 1] != out[i] and abs(score[i]) < 0.3:
-            gap = min(words[i].start - words[i - 1].end, words[i + 1].start - words[i].end)
-            if gap < 0.15:
-                out[i] = out[i - 1]
-    return out
 
 
 def _group(words: list[Word], party: np.ndarray, max_gap_s: float) -> list[tuple[int, list[Word]]]:
