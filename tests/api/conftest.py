@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from seeding import DATA, seed_truth_calls
+from tests.seeding import DATA, seed_truth_calls
 
 PASSWORD = "correct-horse-1"
 USERS = [("admin", "admin", None), ("sup", "supervisor", None), ("a1", "agent", "A1001"),

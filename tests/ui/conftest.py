@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from seeding import DATA, seed_truth_calls
+from tests.seeding import DATA, seed_truth_calls
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "ui-test-pass-1"
