@@ -118,7 +118,9 @@ def analyze(transcript: Transcript | Mapping, *, classifier: CallClassifier | No
     hold = {r.code for r in rules if r.speaker_dependent} if reasons else set()
     s = score_findings(findings, scoring_form, hold=hold)
     extra: dict[str, Any] = {"needs_review": bool(s.needs_review or reasons),
-                             "score_breakdown": s.breakdown}
+                             "score_breakdown": s.breakdown,
+                             "form": {"name": scoring_form.name,
+                                      "version": scoring_form.version}}
     if reasons:
         # who said what is a guess: fails that depend on it deduct nothing until confirmed
         extra["review_reasons"] = reasons

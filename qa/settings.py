@@ -77,7 +77,8 @@ class Settings(TranscribeSettings):
     retry_backoff_s: float = 5.0
     # Celery queue the jobs are sent to (several installations may share one Redis).
     celery_queue: str = "hotline-qa"
-    # "module:function" analysing one stored file (path, metadata, media_type) -> Report;
+    # "module:function" analysing one stored file (path, metadata, media_type, form=) -> Report
+    # (form: the active scoring form, None for the shipped one);
     # default: qa.pipeline.analyze_file with one transcriber per worker process.
     analyzer: str | None = None
 

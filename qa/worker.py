@@ -43,6 +43,7 @@ from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm.attributes import flag_modified
 
 from models import Call, Job, JobAttempt, make_engine, session_scope
+from qa.assessment_store import active_form
 from qa.recordings import place_in_store, quarantine_file
 from qa.results import jsonable, reanalyze_call, store_report, utcnow
 from qa.settings import Settings, get_settings
@@ -67,13 +68,14 @@ def _transcriber():
     return Transcriber(settings=get_settings())
 
 
-def default_analyzer(path: Path, metadata: dict[str, Any], media_type: str):
+def default_analyzer(path: Path, metadata: dict[str, Any], media_type: str, form: Any = None):
     """Analyse one stored call file with :func:`qa.pipeline.analyze_file`, reusing this
-    process's transcriber (and the engine's per-process default classifier). Returns the
+    process's transcriber (and the engine's per-process default classifier), scored with
+    ``form`` (the active scoring form; ``None``: the shipped one). Returns the
     :class:`qa.records.Report`."""
     from qa.pipeline import analyze_file
     transcriber = _transcriber() if media_type == "audio" else None
-    return analyze_file(path, metadata, transcriber=transcriber)
+    return analyze_file(path, metadata, transcriber=transcriber, form=form)
 
 
 def load_analyzer(spec: str | None) -> Callable[..., Any]:
@@ -299,6 +301,7 @@ def process_job(engine: Engine, job_id: int, owner: str, settings: Settings | No
         attempt, created = job.attempts, job.created_at
         source, filename, call_id = Path(call.source_path), call.filename, call.id
         rerun = job.kind == "reanalyze"
+        form = active_form(s)  # the scoring form an admin activated scores new calls too
     if rerun:
         outcome = _rerun_rules(engine, job_id, owner, settings)
         if outcome is not None:
@@ -317,7 +320,7 @@ def process_job(engine: Engine, job_id: int, owner: str, settings: Settings | No
                 else:
                     raise PermanentError("missing", "录音文件不见了 / the recording is gone: "
                                          f"{path}")
-            report = analyzer(path, meta, media_type)
+            report = analyzer(path, meta, media_type, form=form)
         except Exception as exc:  # noqa: BLE001 - every error is classified below
             error = exc
     timings.update(report_timings(report) if report is not None else {})

@@ -24,7 +24,7 @@ def runs(name: str | None = None) -> int:
     return sum(int(f.read_text()) for f in files if f.exists())
 
 
-def fake_analyzer(path: Path, metadata: dict, media_type: str) -> Report:
+def fake_analyzer(path: Path, metadata: dict, media_type: str, form=None) -> Report:
     t0 = time.perf_counter()
     counter = Path(os.environ["HOTLINE_QA_HOME"]) / "analyzed" / Path(path).name
     counter.parent.mkdir(parents=True, exist_ok=True)

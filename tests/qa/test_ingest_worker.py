@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -386,3 +387,33 @@ def test_cli_ingest_once_json_and_calls_commands(tmp_path):
     out = subprocess.run(exe + ["ingest", str(tmp_path / "missing"), "--once"], env=env,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "找不到录音文件夹" in out.stderr
+
+
+def test_new_calls_are_scored_with_the_form_an_admin_activated(tmp_path, db_url):
+    from models import ScoringForm
+    from qa.scoring import DEFAULT_FORM_PATH
+    inbox = tmp_path / "in"
+    settings = _settings(tmp_path, db_url, analyzer=None)  # the real rules
+    _transcript(inbox / "before.json")
+    run_ingest(inbox, settings=settings, once=True)
+    shipped = DEFAULT_FORM_PATH.read_text(encoding="utf-8")
+    # every deduction doubled in version 2 of the form
+    strict = re.sub(r"(?m)^(  [A-Z]{2}\d{2}: )(\d+)",
+                    lambda m: f"{m.group(1)}{2 * int(m.group(2))}", shipped)
+    strict = strict.replace("version: 1", "version: 2")
+    assert strict != shipped
+    with session_scope(db_url) as s:
+        s.add(ScoringForm(name="严格评分表", version=2, yaml_text=strict, sha256="x" * 64,
+                          active=True))
+    _transcript(inbox / "after.json", agent_id="A2")
+    run_ingest(inbox, settings=settings, once=True)
+    with session_scope(db_url) as s:
+        calls = {c.filename: c for c in s.scalars(select(Call))}
+        before, after = calls["before.json"], calls["after.json"]
+        assert before.report["form"]["version"] == 1
+        assert after.report["form"]["version"] == 2
+        score = s.scalar(select(Score).where(Score.call_id == after.id, Score.current))
+        assert score.form_version == "2"
+        # the same transcript loses twice the points under the stricter form
+        assert 100 - after.score == pytest.approx(2 * (100 - before.score))
+        assert after.score < before.score
