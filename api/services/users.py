@@ -62,8 +62,8 @@ def set_password(db: Session, actor: User | None, user: User, password: str,
     """Set a new password (ends the user's sessions and tokens).
 
     ``one_time``: the password was made or chosen by someone else (the first admin's printed
-    password, an admin's reset): the user must change it before doing anything else
-    (:func:`must_change_password`).
+    password, an admin's reset): the user must change it before doing anything else (the API
+    and the pages refuse everything but changing it, see ``api.deps`` and ``api.routes.pages``).
     """
     try:
         user.password_hash = hash_password(password)
@@ -74,11 +74,6 @@ def set_password(db: Session, actor: User | None, user: User, password: str,
     audit(db, actor, "user.password", "user", user.id,
           {"username": user.username, "one_time": one_time}, ip)
     db.flush()
-
-
-def must_change_password(user: User) -> bool:
-    """Whether ``user`` still holds a one-time password (set by someone else)."""
-    return bool(user.password_one_time)
 
 
 def update_user(db: Session, actor: User, user_id: int, changes: dict, ip: str | None = None
