@@ -39,6 +39,24 @@ _MAGIC = (b"RIFF", b"RF64", b"ID3", b"fLaC", b"OggS", b"#!AMR", b"FORM", b"\xff\
           b"\xff\xf2", b"\xff\xf1", b"\xff\xf9")
 
 
+#: What to do about each, in Chinese and English (appended to the message).
+_ADVICE = {
+    "empty": ("请从录音设备重新导出该文件", "export the file from the recorder again"),
+    "not_found": ("请检查文件路径", "check the path"),
+    "truncated": ("请等文件传完，或从录音设备重新导出", "wait until the copy is complete, or export "
+                  "it from the recorder again"),
+    "not_audio": ("请确认放入的是录音文件（WAV、MP3、AMR、M4A、OGG、FLAC）",
+                  "make sure it is a recording (WAV, MP3, AMR, M4A, OGG, FLAC)"),
+    "unsupported_codec": ("请转换为 WAV 或 MP3 后重新放入", "convert it to WAV or MP3 and add it "
+                          "again"),
+    "no_audio": ("请检查录音设备是否录到了声音", "check that the recorder captured sound"),
+    "too_many_channels": ("请导出单声道或双声道（左坐席、右客户）录音",
+                          "export it as mono or stereo (agent left, customer right)"),
+    "too_long": ("请分段导出，或调大设置 HOTLINE_QA_MAX_DURATION_S",
+                 "split it, or raise the HOTLINE_QA_MAX_DURATION_S setting"),
+}
+
+
 class AudioError(Exception):
     """A recording cannot be decoded.
 
@@ -58,6 +76,9 @@ class AudioError(Exception):
         msg = f"{where}{zh} / {en}"
         if detail:
             msg += f" ({detail})"
+        if reason in _ADVICE:
+            todo_zh, todo_en = _ADVICE[reason]
+            msg += f" — 处理 / what to do: {todo_zh} / {todo_en}"
         super().__init__(msg)
 
     @property

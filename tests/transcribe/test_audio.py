@@ -103,6 +103,7 @@ def test_bad_input_raises_audio_error(data_dir, name, reason):
     msg = str(err.value)
     assert name in msg and " / " in msg  # Chinese / English
     assert any("\u4e00" <= c <= "\u9fff" for c in msg.split(" / ")[0])
+    assert "what to do:" in msg  # and what to do about it
 
 
 def test_too_long(data_dir):
