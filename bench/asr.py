@@ -39,7 +39,7 @@ SHARED = REPO.parent / "shared" / "data"
 
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 
-from transcribe.normalize import Vocabulary, normalize_for_cer  # noqa: E402
+from transcribe.normalize import normalize_for_cer  # noqa: E402
 
 
 @dataclass
@@ -146,22 +146,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-wav", action="store_true", help="skip the lossless stereo WAV rows")
     ap.add_argument("--no-correction", action="store_true", help="disable sound-alike correction")
     ap.add_argument("--hotwords", choices=["on", "off"], help="override use_hotwords")
-    ap.add_argument("--beam", type=int, help="beam size (default: the setting, 5)")
+    ap.add_argument("--beam", type=int, help="beam size (default: the beam_size setting, 3)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--save-dir", type=Path,
                     help="write each stereo MP3 call's transcript document here (<call>.json, "
                          "with the call's sidecar metadata) for other benchmarks to reuse")
     a = ap.parse_args(argv)
 
-    from transcribe.engine import DecodeOptions, Transcriber
+    from qa.pipeline import make_transcriber, product_vocabulary
+    from transcribe.engine import DecodeOptions
 
-    vocab = Vocabulary.load()
+    vocab = product_vocabulary()  # the vocabulary file plus the configured estates
     if a.no_correction:
         vocab.use_correction = False
     if a.hotwords:
         vocab.use_hotwords = a.hotwords == "on"
     t0 = time.perf_counter()
-    tr = Transcriber(vocabulary=vocab, options=DecodeOptions(beam_size=a.beam) if a.beam else None)
+    tr = make_transcriber(vocabulary=vocab,
+                          options=DecodeOptions(beam_size=a.beam) if a.beam else None)
     print(f"model {tr.model_path.name}: loaded in {time.perf_counter() - t0:.1f} s; "
           f"beam {tr.options.beam_size}, hotwords {vocab.use_hotwords}, "
           f"correction {vocab.use_correction}", flush=True)

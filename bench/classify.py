@@ -78,9 +78,9 @@ def main() -> int:
         t.utterances = [u for u in t.utterances if u.speaker != "agent"]
     evaluate(clf, customer_only, labels, "true transcripts, customer's words only (no agent side)")
     if args.transcribe:
-        from transcribe.engine import Transcriber
+        from qa.pipeline import make_transcriber
 
-        tr = Transcriber()
+        tr = make_transcriber()
         paths = sorted(SHARED_CALLS.glob("*.stereo.mp3"))
         if args.only_complaints:
             paths = [p for p in paths if json.loads((SHARED_CALLS / f"{p.name.split('.')[0]}.truth.json")

@@ -148,9 +148,9 @@ def transcribe_cached(transcriber, path: Path, meta: dict, cid: str, cache: Path
 
 
 def run_calls(a) -> None:
-    from transcribe.engine import Transcriber
+    from qa.pipeline import make_transcriber
 
-    transcriber = Transcriber()
+    transcriber = make_transcriber()
     calls = parse_calls(a.calls)[: a.limit or None]
     rows = []
     agree = {"mono": [0, 0], "stereo": [0, 0]}

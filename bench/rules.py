@@ -121,8 +121,8 @@ def main() -> int:
                 transcripts[cid] = Transcript.from_dict(json.loads(cached.read_text("utf-8")))
                 continue
             if tr is None:
-                from transcribe.engine import Transcriber
-                tr = Transcriber()
+                from qa.pipeline import make_transcriber
+                tr = make_transcriber()
             audio = p.parent / f"{cid}.stereo.mp3"
             meta = json.loads((p.parent / f"{cid}.stereo.meta.json").read_text("utf-8"))
             t0 = time.perf_counter()

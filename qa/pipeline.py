@@ -19,6 +19,7 @@ from qa.classification import CallClassifier
 from qa.engine import analyze
 from qa.recordings import sidecar_path
 from qa.records import Report, Transcript, TranscriptFormatError
+from qa.settings import get_settings
 
 log = logging.getLogger("hotline_qa.pipeline")
 
@@ -67,12 +68,30 @@ def read_transcript(path: Path | str) -> Transcript:
         raise InputError(f"转写文件格式不对 / not a transcript document: {p}: {exc}") from exc
 
 
+def product_vocabulary(settings=None):
+    """The recogniser's domain vocabulary as the product runs it: the vocabulary file
+    (``HOTLINE_QA_VOCABULARY`` or the shipped one) plus the estates the centre serves (the
+    reports configuration: ``HOTLINE_QA_ESTATES`` or ``qa/config/reports.yaml``)."""
+    from qa.reports import default_config
+    from transcribe.normalize import Vocabulary
+    s = settings or get_settings()
+    return Vocabulary.load(s.vocabulary).with_names(default_config().estates)
+
+
+def make_transcriber(settings=None, **kwargs):
+    """A :class:`transcribe.engine.Transcriber` with the product's settings and vocabulary
+    (:func:`product_vocabulary`); ``kwargs`` go to the transcriber (``options``…)."""
+    from transcribe.engine import Transcriber
+    s = settings or get_settings()
+    kwargs.setdefault("vocabulary", product_vocabulary(s))
+    return Transcriber(settings=s, **kwargs)
+
+
 def _get_transcriber():
     global _transcriber
     with _lock:
         if _transcriber is None:
-            from transcribe.engine import Transcriber
-            _transcriber = Transcriber()
+            _transcriber = make_transcriber()
         return _transcriber
 
 

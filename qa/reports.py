@@ -92,9 +92,7 @@ def default_config() -> ReportConfig:
     from qa.settings import get_settings
     s = get_settings()
     path = getattr(s, "reports_config", None)
-    estates = tuple(e.strip() for e in (getattr(s, "estates", None) or "").split(",")
-                    if e.strip())
-    return _default_config(str(path) if path else None, estates or None)
+    return _default_config(str(path) if path else None, tuple(s.estate_names()) or None)
 
 
 def _customer_text(transcript: Any) -> tuple[str, str]:

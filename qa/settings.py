@@ -40,9 +40,8 @@ class Settings(TranscribeSettings):
     review_sample_share: float = 0.1
     # Local time zone of the call centre (months and weeks of reports).
     timezone: str = "Asia/Shanghai"
-    # Estates (小区) for complaint statistics, comma-separated (e.g. "阳光花园,翠湖苑");
-    # default: the list in ``qa/config/reports.yaml`` (or HOTLINE_QA_REPORTS_CONFIG).
-    estates: str | None = None
+    # Estates (小区) for complaint statistics and the recogniser: ``estates`` (see
+    # TranscribeSettings); default: the list in ``qa/config/reports.yaml``.
     reports_config: Path | None = None
     # The web server of ``hotline-qa serve`` / ``run``.
     host: str = "127.0.0.1"

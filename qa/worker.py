@@ -63,9 +63,9 @@ def worker_name() -> str:
 
 @lru_cache(maxsize=1)
 def _transcriber():
-    from transcribe.engine import Transcriber
+    from qa.pipeline import make_transcriber
     log.info("loading the transcriber (once per worker process)")
-    return Transcriber(settings=get_settings())
+    return make_transcriber()
 
 
 def default_analyzer(path: Path, metadata: dict[str, Any], media_type: str, form: Any = None):

@@ -29,10 +29,11 @@ from transcribe.diarize import (DiarizeOptions, Separation, channels_identical, 
                                 separate)
 from transcribe.measure import active_level_dbfs, pitch_stats
 from transcribe.model import ensure_model
-from transcribe.normalize import (SoundAlikeCorrector, Vocabulary, chinese_punctuation,
-                                  known_hallucination, runaway_repetition, to_simplified)
+from transcribe.normalize import (Vocabulary, chinese_punctuation, known_hallucination,
+                                  runaway_repetition, to_simplified)
 from transcribe.records import Transcript, Utterance, Word
 from transcribe.roles import RoleAssignment, assign_roles, lexical_log_odds
+from transcribe.soundalike import SoundAlikeCorrector
 
 logger = logging.getLogger("transcribe.engine")
 
@@ -284,7 +285,8 @@ class Transcriber:
             embedded model, assembled on first use).
         settings: a :class:`transcribe.settings.TranscribeSettings` (or the product's
             :class:`qa.settings.Settings`, which extends it; default: from the environment).
-        vocabulary: domain vocabulary (default: ``Settings().vocabulary`` or the shipped one).
+        vocabulary: domain vocabulary (default: ``Settings().vocabulary`` or the shipped one,
+            with the estates of the ``estates`` setting).
         options: recognition settings (default: :class:`DecodeOptions` with the settings'
             beam size).
 
@@ -302,7 +304,8 @@ class Transcriber:
         self.model_path = ensure_model(model if model is not None else settings.model)
         self.options = options or DecodeOptions(beam_size=settings.beam_size)
         if vocabulary is None:
-            vocabulary = Vocabulary.load(getattr(settings, "vocabulary", None))
+            vocabulary = Vocabulary.load(settings.vocabulary).with_names(
+                settings.estate_names())
         self.vocabulary = vocabulary
         self._correct = SoundAlikeCorrector(vocabulary) if vocabulary.use_correction else None
         self.model = _load_model(str(self.model_path), settings.compute_type,

@@ -1,5 +1,6 @@
 """Text normalisation of recogniser output: script conversion, punctuation, hallucination guard,
-domain-vocabulary sound-alike correction, and the normalisation used to score accuracy (CER).
+the domain vocabulary (used by :mod:`transcribe.soundalike` and as hotwords), and the
+normalisation used to score accuracy (CER).
 
 Only text in, text out (no audio, no model).
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -88,6 +89,12 @@ class Vocabulary:
         hotwords: phrases given to the decoder as hotwords (prefix prompt), or empty.
         terms: known terms; a span of recognised text that sounds like one (pinyin without
             tones, with common fuzzy pairs for terms of 3+ characters) is replaced by it.
+        phrases: stock phrases of the calls (是几栋几号, 给您添麻烦了); a span that sounds
+            close to one is replaced by it.
+        names: the company's estate and organisation names (also terms and hotwords),
+            matched like phrases and more loosely right before 物业/服务中心.
+        surnames: surnames, commonest first; a non-surname before 先生/女士 becomes the first
+            one that sounds the same.
         corrections: explicit replacements ``wrong -> right`` applied first.
         patterns: regular-expression replacements ``(pattern, replacement)`` applied next
             (``re.sub``; keep them length-preserving so word times stay aligned).
@@ -96,6 +103,9 @@ class Vocabulary:
 
     hotwords: list[str] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
+    phrases: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    surnames: list[str] = field(default_factory=list)
     corrections: dict[str, str] = field(default_factory=dict)
     patterns: list[tuple[str, str]] = field(default_factory=list)
     use_hotwords: bool = True
@@ -105,8 +115,9 @@ class Vocabulary:
     def load(cls, path: Path | str | None = None) -> "Vocabulary":
         """Read a vocabulary YAML (default: the one shipped in ``transcribe/``).
 
-        Keys: ``hotwords``, ``terms``, ``estates``, ``organisations`` (lists, all count as
-        terms; ``estates``/``organisations`` also become hotwords), ``corrections`` (mapping),
+        Keys: ``hotwords``, ``terms``, ``phrases``, ``surnames``, ``estates``,
+        ``organisations`` (lists; estates and organisations become names, terms and hotwords,
+        see :meth:`with_names`), ``corrections`` (mapping),
         ``patterns`` (list of ``[regex, replacement]``), ``use_hotwords``,
         ``use_correction`` (booleans).
 
@@ -121,7 +132,7 @@ class Vocabulary:
         if not isinstance(data, dict):
             raise ValueError(f"词表格式错误 / vocabulary {p} must be a mapping")
         lists = {}
-        for key in ("hotwords", "terms", "estates", "organisations"):
+        for key in ("hotwords", "terms", "phrases", "surnames", "estates", "organisations"):
             v = data.get(key) or []
             if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
                 raise ValueError(f"词表格式错误 / vocabulary {p}: '{key}' must be a list of strings")
@@ -141,92 +152,26 @@ class Vocabulary:
             except re.error as exc:
                 raise ValueError(f"词表格式错误 / vocabulary {p}: bad pattern {pat!r}: {exc}") \
                     from None
-        names = lists["estates"] + lists["organisations"]
-        return cls(hotwords=lists["hotwords"] + names,
-                   terms=list(dict.fromkeys(lists["terms"] + names)),
-                   corrections={str(k): str(v) for k, v in corr.items()},
-                   patterns=[(x[0], x[1]) for x in pats],
-                   use_hotwords=bool(data.get("use_hotwords", True)),
-                   use_correction=bool(data.get("use_correction", True)))
+        voc = cls(hotwords=lists["hotwords"], terms=lists["terms"], phrases=lists["phrases"],
+                  surnames=lists["surnames"],
+                  corrections={str(k): str(v) for k, v in corr.items()},
+                  patterns=[(x[0], x[1]) for x in pats],
+                  use_hotwords=bool(data.get("use_hotwords", True)),
+                  use_correction=bool(data.get("use_correction", True)))
+        return voc.with_names(lists["estates"] + lists["organisations"])
+
+    def with_names(self, names) -> "Vocabulary":
+        """This vocabulary plus the company's estate/organisation ``names`` (e.g. the
+        product's configured estates): each becomes a name, a term and a hotword."""
+        new = [n.strip() for n in names if n and n.strip()]
+        return replace(self, hotwords=list(dict.fromkeys(self.hotwords + new)),
+                       terms=list(dict.fromkeys(self.terms + new)),
+                       names=list(dict.fromkeys(self.names + new)))
 
     def hotword_text(self) -> str | None:
         if not self.use_hotwords or not self.hotwords:
             return None
         return "，".join(self.hotwords)
-
-
-_FUZZY = ((r"^zh", "z"), (r"^ch", "c"), (r"^sh", "s"), (r"ing$", "in"), (r"eng$", "en"),
-          (r"ang$", "an"), (r"^l", "n"), (r"^h(?=u)", "f"))
-
-
-@lru_cache(maxsize=20000)
-def _py(ch: str) -> str:
-    from pypinyin import Style, lazy_pinyin  # noqa: PLC0415
-
-    if not ("\u4e00" <= ch <= "\u9fff"):
-        return ch
-    return lazy_pinyin(ch, style=Style.NORMAL)[0]
-
-
-@lru_cache(maxsize=20000)
-def _fuzzy(p: str) -> str:
-    for a, b in _FUZZY:
-        p = re.sub(a, b, p)
-    return p
-
-
-class SoundAlikeCorrector:
-    """Replace spans that sound like a known term by the term (服务中兴→服务中心, 物叶→物业).
-
-    Only same-length replacements are made (so word timestamps stay aligned), only over
-    Chinese characters, and only when the span differs from the term in at most half of its
-    characters (a whole different word that happens to sound alike is left alone).
-    """
-
-    def __init__(self, vocabulary: Vocabulary):
-        self.corrections = sorted(vocabulary.corrections.items(), key=lambda kv: -len(kv[0]))
-        self.patterns = [(re.compile(p), r) for p, r in vocabulary.patterns]
-        self._by_len: dict[int, dict[tuple[str, ...], str]] = {}
-        for term in sorted(set(vocabulary.terms), key=len):
-            if len(term) < 2 or not all("\u4e00" <= c <= "\u9fff" for c in term):
-                continue
-            key = self._key(term)
-            self._by_len.setdefault(len(term), {}).setdefault(key, term)
-
-    @staticmethod
-    def _key(text: str) -> tuple[str, ...]:
-        fuzzy = len(text) >= 3
-        return tuple(_fuzzy(_py(c)) if fuzzy else _py(c) for c in text)
-
-    def __call__(self, text: str) -> str:
-        for wrong, right in self.corrections:
-            text = text.replace(wrong, right)
-        for pat, repl in self.patterns:
-            text = pat.sub(repl, text)
-        if not self._by_len:
-            return text
-        chars = list(text)
-        i = 0
-        lengths = sorted(self._by_len, reverse=True)
-        while i < len(chars):
-            done = False
-            for n in lengths:
-                span = chars[i:i + n]
-                if len(span) < n or not all("\u4e00" <= c <= "\u9fff" for c in span):
-                    continue
-                term = self._by_len[n].get(self._key("".join(span)))
-                if term is None:
-                    continue
-                diff = sum(a != b for a, b in zip(span, term))
-                if 0 < diff <= max(1, n // 2):
-                    chars[i:i + n] = list(term)
-                if diff <= max(1, n // 2):
-                    i += n
-                    done = True
-                    break
-            if not done:
-                i += 1
-        return "".join(chars)
 
 
 # --- scoring normalisation (CER) -----------------------------------------------------------

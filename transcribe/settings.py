@@ -23,6 +23,10 @@ class TranscribeSettings(BaseSettings):
     # Domain vocabulary YAML of the recogniser (hotwords, terms, estate names); default: the one
     # shipped in transcribe/vocabulary.yaml.
     vocabulary: Path | None = None
+    # The estates (小区) the centre serves, comma-separated (e.g. "阳光花园,翠湖苑"): the
+    # recogniser corrects names that sound like them; the product's reports count calls by
+    # them (default there: the list in ``qa/config/reports.yaml``).
+    estates: str | None = None
     agent_channel: Literal["left", "right"] = "left"
     max_duration_s: float = 3 * 3600
     compute_type: str = "int8"
@@ -31,6 +35,10 @@ class TranscribeSettings(BaseSettings):
     # 10.8 % agent / 12.6 % customer at ≈9× real time, beam 3 11.1 / 12.6 % at ≈11-12×,
     # beam 1 12.6 / 13.6 % at ≈13.5×. Beam 3 keeps a stereo call above 10× real time.
     beam_size: int = 3
+
+    def estate_names(self) -> list[str]:
+        """The ``estates`` setting as a list (empty when unset)."""
+        return [e.strip() for e in (self.estates or "").split(",") if e.strip()]
 
     @property
     def model_cache(self) -> Path:

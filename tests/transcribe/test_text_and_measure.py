@@ -6,10 +6,11 @@ import pytest
 
 from transcribe.engine import fit_words_to_speech, split_utterances
 from transcribe.measure import active_level_dbfs, pitch_stats
-from transcribe.normalize import (SoundAlikeCorrector, Vocabulary, chinese_punctuation,
+from transcribe.normalize import (Vocabulary, chinese_punctuation,
                                   known_hallucination, normalize_for_cer, runaway_repetition,
                                   to_simplified)
 from transcribe.records import Word
+from transcribe.soundalike import SoundAlikeCorrector
 
 
 def test_simplified_on_whole_text():
