@@ -75,7 +75,7 @@ def product_vocabulary(settings=None):
     from qa.reports import default_config
     from transcribe.normalize import Vocabulary
     s = settings or get_settings()
-    return Vocabulary.load(s.vocabulary).with_names(default_config().estates)
+    return Vocabulary.load(s.vocabulary).with_names(default_config(s).estates)
 
 
 def make_transcriber(settings=None, **kwargs):

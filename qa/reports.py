@@ -87,11 +87,12 @@ def _default_config(path: str | None, estates: tuple[str, ...] | None) -> Report
     return ReportConfig.load(path, estates)
 
 
-def default_config() -> ReportConfig:
-    """The configuration from settings (``HOTLINE_QA_REPORTS_CONFIG``, ``HOTLINE_QA_ESTATES``)."""
+def default_config(settings=None) -> ReportConfig:
+    """The configuration from ``settings`` (default: the environment's;
+    ``HOTLINE_QA_REPORTS_CONFIG``, ``HOTLINE_QA_ESTATES``)."""
     from qa.settings import get_settings
-    s = get_settings()
-    path = getattr(s, "reports_config", None)
+    s = settings or get_settings()
+    path = s.reports_config
     return _default_config(str(path) if path else None, tuple(s.estate_names()) or None)
 
 
