@@ -7,7 +7,9 @@ characters back, in stages (each measured on ``bench/asr.py`` and kept because i
 
 1. explicit replacements (``corrections``) and regular expressions (``patterns``);
 2. terms: a span whose toneless pinyin (with the usual fuzzy pairs for 3+ characters)
-   equals a term's is replaced, when at most half of its characters differ;
+   equals a term's is replaced, when at most half of its characters differ, or when it sounds
+   exactly like the term and is no word itself (jieba's dictionary: 点踢 → 电梯, 宝杰 → 保洁,
+   while 报案 stays 报案 and is not taken for 保安);
 3. stock phrases and names: a span of the same length whose syllables are *close* to a
    phrase's (:func:`syllable_similarity`, averaged) is replaced; an estate or organisation
    name right before 物业/服务中心/小区/客服 is matched with a lower bar (the slot is known);
@@ -27,7 +29,7 @@ from functools import lru_cache
 
 from transcribe.normalize import Vocabulary
 
-__all__ = ["SoundAlikeCorrector", "syllable_similarity"]
+__all__ = ["SoundAlikeCorrector", "correct_building_numbers", "is_word", "syllable_similarity"]
 
 _FUZZY = ((r"^zh", "z"), (r"^ch", "c"), (r"^sh", "s"), (r"ing$", "in"), (r"eng$", "en"),
           (r"ang$", "an"), (r"^l", "n"), (r"^h(?=u)", "f"))
@@ -128,6 +130,22 @@ def _span_score(span: str, phrase: str, floor: float, allow_unlike: bool = False
     return total / n if good * 2 >= n else 0.0
 
 
+@lru_cache(maxsize=1)
+def _lexicon() -> dict[str, int]:
+    import logging  # noqa: PLC0415
+
+    import jieba  # noqa: PLC0415 - its dictionary: 350k words with frequencies
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba.dt.FREQ
+
+
+def is_word(text: str) -> bool:
+    """True when ``text`` is a word of jieba's dictionary (a prefix entry is not)."""
+    return _lexicon().get(text, 0) > 0
+
+
 # building numbers ---------------------------------------------------------------------------
 #: Toneless syllable → the number character it stands for in an address.
 _NUMBER_SYLLABLES = {"yi": "一", "er": "二", "san": "三", "shan": "三", "si": "四", "ci": "四",
@@ -136,9 +154,9 @@ _NUMBER_SYLLABLES = {"yi": "一", "er": "二", "san": "三", "shan": "三", "si"
 _BUILDING = re.compile(r"^(十[一二三四五六七八九几]?|[二三四五六七八九]十[一二三四五六七八九]?|"
                        r"[一二三四五六七八九两几]|十几)$")
 #: What may follow a building number in an address: a room or unit number, 单元, 的, 号.
-_AFTER_BUILDING = re.compile(r"^([，,呃嗯啊]?[零一二三四五六七八九十几两0-9]|单[元言圆]|的|号|$)")
+_AFTER_BUILDING = re.compile(r"^([，,呃嗯啊饿额]?[零一二三四五六七八九十几两0-9]|单[元言圆]|的|号|$)")
 #: ... of which a room or unit number is evidence enough on its own.
-_ROOM = re.compile(r"^([，,呃嗯啊]?[零一二三四五六七八九十几两0-9]|单[元言圆])")
+_ROOM = re.compile(r"^([，,呃嗯啊饿额]?[零一二三四五六七八九十几两0-9]|单[元言圆])")
 
 
 def _number_char(ch: str) -> str | None:
@@ -224,6 +242,10 @@ class SoundAlikeCorrector:
         self._surname_set = set(self._surnames)
 
     @staticmethod
+    def _py_key(text: str) -> tuple[str, ...]:
+        return tuple(_py(c) for c in text)
+
+    @staticmethod
     def _key(text: str) -> tuple[str, ...]:
         fuzzy = len(text) >= 3
         return tuple(_fuzzy(_py(c)) if fuzzy else _py(c) for c in text)
@@ -252,13 +274,17 @@ class SoundAlikeCorrector:
                 span = chars[i:i + n]
                 if len(span) < n or not all(_is_han(c) for c in span):
                     continue
-                term = self._by_len[n].get(self._key("".join(span)))
+                text_span = "".join(span)
+                term = self._by_len[n].get(self._key(text_span))
                 if term is None:
                     continue
                 diff = sum(a != b for a, b in zip(span, term))
-                if 0 < diff <= max(1, n // 2):
+                near = diff <= max(1, n // 2)
+                if diff and (near or (self._py_key(text_span) == self._py_key(term)
+                                      and not is_word(text_span))):
                     chars[i:i + n] = list(term)
-                if diff <= max(1, n // 2):
+                    near = True
+                if near:
                     i += n
                     done = True
                     break

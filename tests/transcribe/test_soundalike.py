@@ -52,6 +52,19 @@ def test_slot_is_not_filled_with_an_organisation_name(corrector):
 
 
 @pytest.mark.parametrize("heard, meant", [
+    ("十二栋那个点踢又坏了", "十二栋那个电梯又坏了"),     # sounds exactly like 电梯, no word
+    ("让宝杰过去清", "让保洁过去清"),
+    ("您的防耗是多少", "您的房号是多少"),
+])
+def test_terms_that_sound_exactly_alike_and_are_no_word(corrector, heard, meant):
+    assert corrector(heard) == meant
+
+
+def test_a_word_that_sounds_like_a_term_is_kept(corrector):
+    assert corrector("我要报案") == "我要报案"  # 报案 is a word: not 保安
+
+
+@pytest.mark.parametrize("heard, meant", [
     ("请问您世纪冻结后，贵姓。", "请问您是几栋几号，贵姓。"),
     ("不好意思，给您骗麻烦了", "不好意思，给您添麻烦了"),
     ("会在五个工作室之内给您回电话", "会在五个工作日之内给您回电话"),
@@ -77,6 +90,7 @@ def test_right_text_is_left_alone(corrector, text):
 @pytest.mark.parametrize("heard, meant", [
     ("酒洞二单元一零零二", "九栋二单元一零零二"),
     ("时期动三零八", "十七栋三零八"),
+    ("我是时期动饿三零八", "我是十七栋饿三零八"),
     ("十次动206", "十四栋206"),
     ("我是山洞的业主", "我是三栋的业主"),
     ("我是酒冬的", "我是九栋的"),        # 是 is heard right: not 十九栋
