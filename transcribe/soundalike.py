@@ -130,6 +130,23 @@ def _span_score(span: str, phrase: str, floor: float, allow_unlike: bool = False
     return total / n if good * 2 >= n else 0.0
 
 
+def _closest(candidates: list[str], span_of, floor: float,
+             allow_unlike: bool = False) -> str | None:
+    """The candidate whose same-length span of the text (``span_of(len(candidate))``, all Han
+    characters) sounds closest to it, scoring above ``floor`` (:func:`_span_score`); None
+    when none does, or when the text already holds one of the candidates there."""
+    best, best_score = None, floor
+    for cand in candidates:
+        span = span_of(len(cand))
+        if span == cand:
+            return None
+        if len(span) == len(cand) and all(_is_han(c) for c in span):
+            score = _span_score(span, cand, best_score, allow_unlike)
+            if score > best_score:
+                best, best_score = cand, score
+    return best
+
+
 @lru_cache(maxsize=1)
 def _lexicon() -> dict[str, int]:
     import logging  # noqa: PLC0415
@@ -230,16 +247,20 @@ class SoundAlikeCorrector:
             if len(term) < 2 or not all(_is_han(c) for c in term):
                 continue
             self._by_len.setdefault(len(term), {}).setdefault(self._key(term), term)
-        han = [p for p in dict.fromkeys(vocabulary.phrases) if len(p) >= 3 and
-               all(_is_han(c) for c in p)]
-        self._phrases = sorted(han, key=len, reverse=True)
-        self._names = sorted({n for n in vocabulary.names if len(n) >= 2 and
-                              all(_is_han(c) for c in n)}, key=len, reverse=True)
+        self._term_lengths = sorted(self._by_len, reverse=True)
+        phrases = sorted((p for p in dict.fromkeys(vocabulary.phrases) if len(p) >= 3 and
+                          all(_is_han(c) for c in p)), key=len, reverse=True)
+        names = sorted({n for n in vocabulary.names if len(n) >= 2 and
+                        all(_is_han(c) for c in n)}, key=len, reverse=True)
+        # anywhere in the text: a stock phrase or a name
+        self._phrase_candidates = phrases + names
         # the slot before 物业/服务中心 holds a bare estate name (not 阳光物业 itself)
-        self._slot_candidates = [n for n in self._names
-                            if not any(a in n for a in self.NAME_ANCHORS)]
-        self._surnames = list(dict.fromkeys(vocabulary.surnames))
-        self._surname_set = set(self._surnames)
+        self._slot_candidates = [n for n in names if not any(a in n for a in self.NAME_ANCHORS)]
+        # surnames by sound, the commonest first
+        self._surnames = set(vocabulary.surnames)
+        self._surname_by_sound: dict[str, str] = {}
+        for name in vocabulary.surnames:
+            self._surname_by_sound.setdefault(_py(name), name)
 
     @staticmethod
     def _py_key(text: str) -> tuple[str, ...]:
@@ -267,10 +288,9 @@ class SoundAlikeCorrector:
             return text
         chars = list(text)
         i = 0
-        lengths = sorted(self._by_len, reverse=True)
         while i < len(chars):
             done = False
-            for n in lengths:
+            for n in self._term_lengths:
                 span = chars[i:i + n]
                 if len(span) < n or not all(_is_han(c) for c in span):
                     continue
@@ -300,38 +320,20 @@ class SoundAlikeCorrector:
             start = 0
             while (j := text.find(anchor, start)) >= 0:
                 start = j + len(anchor)
-                best, best_score = None, self.slot_threshold
-                for name in self._slot_candidates:
-                    n = len(name)
-                    span = text[j - n:j] if j >= n else ""
-                    if span == name:
-                        best = None
-                        break
-                    if len(span) == n and all(_is_han(c) for c in span):
-                        s = _span_score(span, name, best_score, allow_unlike=True)
-                        if s > best_score:
-                            best, best_score = name, s
+                best = _closest(self._slot_candidates, lambda n: text[j - n:j] if j >= n else "",
+                                self.slot_threshold, allow_unlike=True)
                 if best is not None:
                     text = text[:j - len(best)] + best + text[j:]
         return text
 
     def _fuzzy_phrases(self, text: str) -> str:
         """Spans close in sound to a stock phrase or a name (anywhere) become it."""
-        cands = self._phrases + self._names
-        if not cands:
+        if not self._phrase_candidates:
             return text
         i = 0
         while i < len(text):
-            best, best_score = None, self.phrase_threshold - 1e-9
-            for p in cands:
-                span = text[i:i + len(p)]
-                if span == p:
-                    best = None
-                    break
-                if len(span) == len(p):
-                    s = _span_score(span, p, best_score)
-                    if s > best_score:
-                        best, best_score = p, s
+            best = _closest(self._phrase_candidates, lambda n: text[i:i + n],
+                            self.phrase_threshold - 1e-9)
             if best is not None:
                 text = text[:i] + best + text[i + len(best):]
                 i += len(best)
@@ -345,11 +347,8 @@ class SoundAlikeCorrector:
         chars = list(text)
         for m in re.finditer(r"(?=(先生|女士))", text):
             i = m.start() - 1
-            if i < 0 or not _is_han(chars[i]) or chars[i] in self._surname_set or \
+            if i < 0 or not _is_han(chars[i]) or chars[i] in self._surnames or \
                     chars[i] in _NOT_SURNAMES:
                 continue
-            p = _py(chars[i])
-            same = next((s for s in self._surnames if _py(s) == p), None)
-            if same is not None:
-                chars[i] = same
+            chars[i] = self._surname_by_sound.get(_py(chars[i]), chars[i])
         return "".join(chars)
