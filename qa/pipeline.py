@@ -83,7 +83,8 @@ def make_transcriber(settings=None, **kwargs):
     (:func:`product_vocabulary`); ``kwargs`` go to the transcriber (``options``…)."""
     from transcribe.engine import Transcriber
     s = settings or get_settings()
-    kwargs.setdefault("vocabulary", product_vocabulary(s))
+    if kwargs.get("vocabulary") is None:  # not setdefault: it would load the files anyway
+        kwargs["vocabulary"] = product_vocabulary(s)
     return Transcriber(settings=s, **kwargs)
 
 
