@@ -127,3 +127,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
 
 templates.env.filters.update(time=fmt_time, clock=fmt_clock, score=fmt_score, zh=zh)
 templates.env.globals.update(quote=quote)
+# Chinese names of the dialogue acts a finding can rest on (classifiers/acts.py).
+from classifiers.acts import ACTS as _ACTS  # noqa: E402
+
+templates.env.globals.update(ACT_NAMES={k: zh for k, (_, zh) in _ACTS.items()})

@@ -37,6 +37,10 @@ def report_text(report: Report) -> str:
         for e in f.evidence[:3]:
             who = {"agent": "坐席", "customer": "客户"}.get(e.speaker, e.speaker)
             lines.append(f"    [{_fmt_t(e.start)}–{_fmt_t(e.end)}] {who}：{e.text}")
+        for a in f.extra.get("acts") or []:
+            near = "；相近例句：" + " / ".join(a["nearest"]) if a.get("nearest") else ""
+            lines.append(f"    依据：“{a.get('text', '')}” → {a.get('act')} "
+                         f"{a.get('probability', 0):.2f}{near}")
     lines.append("各项：" + "　".join(f"{f.code}{'✓' if f.status == 'pass' else '✗' if f.status == 'fail' else '–'}"
                                      for f in report.rules))
     return "\n".join(lines)

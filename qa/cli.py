@@ -21,6 +21,7 @@ CORE_COMMANDS["calls"] = "qa.calls:calls_cmd"
 CORE_COMMANDS["report"] = "qa.report_cli:report_cmd"
 CORE_COMMANDS["analyze"] = "qa.analyze_cli:analyze_cmd"
 CORE_COMMANDS["rules"] = "qa.analyze_cli:rules_cmd"
+CORE_COMMANDS["acts"] = "qa.acts_cli:acts_cmd"
 
 
 def _contributed() -> dict[str, str]:

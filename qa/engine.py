@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from classifiers.records import Classification
+from qa.acts import ActSource, default_tagger
 from qa.classification import CallClassifier
 from qa.configuration import ConfigError, load_config
 from qa.matching import Matcher
@@ -88,7 +89,8 @@ def run_rules(ctx: RuleContext, rules: tuple[Rule, ...]) -> list[Finding]:
 def analyze(transcript: Transcript | Mapping, *, classifier: CallClassifier | None | bool = None,
             classification: Classification | None = None,
             form: ScoringForm | str | Path | Mapping | None = None,
-            config: Mapping | str | Path | None = None) -> Report:
+            config: Mapping | str | Path | None = None,
+            tagger: ActSource | None | bool = None) -> Report:
     """Check one call: run the 28 rules, classify, score.
 
     ``transcript``: a :class:`Transcript` or a RULES.md transcript document (dict).
@@ -97,6 +99,8 @@ def analyze(transcript: Transcript | Mapping, *, classifier: CallClassifier | No
     classification (complaint-type decisions then give ``n/a`` with a note).
     ``form``: scoring form (path/mapping/loaded), default the shipped form.
     ``config``: rule configuration overrides (path/mapping).
+    ``tagger``: the dialogue-act model the rules read (default: the shipped one,
+    :func:`qa.acts.default_tagger`); ``tagger=False``: phrase lists only.
 
     Raises :class:`~qa.records.TranscriptFormatError` for a malformed transcript,
     :class:`~qa.scoring.FormError` / :class:`ConfigError` for a bad form/configuration.
@@ -112,7 +116,8 @@ def analyze(transcript: Transcript | Mapping, *, classifier: CallClassifier | No
                 classification = clf.classify(transcript)
             except Exception as exc:  # noqa: BLE001
                 log.warning("classification failed for %s: %s", transcript.call_id, exc)
-    ctx = RuleContext(transcript, classification, _matcher())
+    acts = default_tagger() if tagger is None or tagger is True else (tagger or None)
+    ctx = RuleContext(transcript, classification, _matcher(), acts)
     findings = run_rules(ctx, rules)
     reasons = speaker_review_reasons(transcript)
     hold = {r.code for r in rules if r.speaker_dependent} if reasons else set()

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from classifiers.records import Classification
+from qa.acts import ActSource, default_tagger
 from qa.matching import Match, Matcher
 from qa.records import Evidence, Finding, Transcript, Utterance
 
@@ -23,11 +24,63 @@ class RuleContext:
     ``classification`` is the call's :class:`Classification` (``None`` when no classifier
     ran: complaint-dependent decisions that need the type are then ``n/a``).
     ``matcher`` finds configured phrases in utterances (rules hold their own settings).
+    ``tagger`` gives each utterance its dialogue acts with probabilities (``None``: no act
+    model, rules decide on their phrase lists alone).
     """
 
     transcript: Transcript
     classification: Classification | None = None
     matcher: Matcher = field(default_factory=Matcher)
+    tagger: ActSource | None = field(default_factory=default_tagger)
+
+    # ---- dialogue acts -------------------------------------------------------------------
+    @cached_property
+    def _acts(self) -> dict[int, dict[str, float]]:
+        utts = self.transcript.utterances
+        if self.tagger is None or not utts:
+            return {}
+        return {id(u): p for u, p in zip(utts, self.tagger.tag(self.transcript))}
+
+    @property
+    def has_acts(self) -> bool:
+        return self.tagger is not None
+
+    def act(self, u: Utterance, name: str) -> float:
+        """The probability that ``u`` performs act ``name`` (0 without an act model)."""
+        return self._acts.get(id(u), {}).get(name, 0.0)
+
+    def acts_of(self, u: Utterance) -> dict[str, float]:
+        return dict(self._acts.get(id(u), {}))
+
+    def with_act(self, utts: list[Utterance], name: str,
+                 threshold: float = 0.5) -> list[tuple[Utterance, float]]:
+        """The utterances of ``utts`` whose probability of ``name`` is at least
+        ``threshold``, most probable first."""
+        hits = [(u, self.act(u, name)) for u in utts]
+        return sorted([h for h in hits if h[1] >= threshold], key=lambda h: -h[1])
+
+    def best_act(self, utts: list[Utterance], name: str) -> tuple[Utterance | None, float]:
+        """The utterance of ``utts`` most likely to perform ``name``, and that probability."""
+        best: tuple[Utterance | None, float] = (None, 0.0)
+        for u in utts:
+            p = self.act(u, name)
+            if p > best[1]:
+                best = (u, p)
+        return best
+
+    def act_note(self, u: Utterance, name: str, nearest: int = 2) -> dict[str, Any]:
+        """Why a decision rests on an act: the utterance, the act, its probability and the
+        nearest training lines (for the call page and the report)."""
+        out: dict[str, Any] = {"act": name, "probability": round(self.act(u, name), 3),
+                               "speaker": u.speaker, "start": round(u.start, 2),
+                               "text": u.text}
+        near = getattr(self.tagger, "nearest", None)
+        if nearest and callable(near):
+            try:
+                out["nearest"] = near(u.text, name, nearest)
+            except Exception:  # noqa: BLE001 - an explanation never breaks a verdict
+                pass
+        return out
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -110,6 +163,43 @@ class RuleContext:
             if m is not None:
                 return m
         return None
+
+
+def best_act_hit(ctx: RuleContext, utts: list[Utterance], act: str,
+               threshold: float) -> "ActHit | None":
+    """The most probable utterance of ``utts`` performing ``act`` (at least ``threshold``),
+    shaped like a phrase match (``text``, ``confidence``, ``evidence()``)."""
+    u, p = ctx.best_act(utts, act)
+    return ActHit(ctx, u, act, p) if u is not None and p >= threshold else None
+
+
+class ActHit:
+    """A decision that rests on a dialogue act of one utterance (see :func:`best_act_hit`)."""
+
+    def __init__(self, ctx: RuleContext, u: Utterance, act: str, p: float) -> None:
+        self.utterance, self.act, self.confidence = u, act, p
+        self.text = u.text
+        self._ctx = ctx
+
+    def evidence(self) -> Evidence:
+        return Evidence.from_utterance(self.utterance)
+
+    def note(self) -> dict:
+        return self._ctx.act_note(self.utterance, self.act)
+
+
+def act_hits(ctx: RuleContext, utts: list[Utterance], act: str,
+             threshold: float) -> list[ActHit]:
+    """Every utterance of ``utts`` performing ``act`` with at least ``threshold``."""
+    return [ActHit(ctx, u, act, p) for u, p in ctx.with_act(utts, act, threshold)]
+
+
+def with_act_notes(finding: Finding, hits) -> Finding:
+    """Attach the act, its probability and the nearest training lines to ``finding``."""
+    notes = [h.note() for h in hits if isinstance(h, ActHit)]
+    if notes:
+        finding.extra["acts"] = notes[:3]
+    return finding
 
 
 class Rule:

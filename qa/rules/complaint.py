@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from qa.matching import normalize
 from qa.records import Evidence, Finding
-from qa.rules.base import Rule, RuleContext
+from qa.rules.base import ActHit, Rule, RuleContext, best_act_hit, with_act_notes
 
 NO_TYPE = "未做通话分类，无法判断是否投诉 / no call classification"
 
@@ -25,7 +25,8 @@ class NoFlatRefusal(Rule):
     name = "no_flat_refusal"
     family = "complaint"
     config_keywords = ("refusal_phrases", "exclude_phrases", "reason_phrases",
-                       "min_flat_chars", "request_call_types", "request_phrases")
+                       "min_flat_chars", "request_call_types", "request_phrases",
+                       "act_threshold")
     fail_message = "生硬拒绝客户，未说明原因或给出替代办法"
 
     def evaluate(self, ctx: RuleContext) -> Finding:
@@ -42,11 +43,18 @@ class NoFlatRefusal(Rule):
                 rest = rest.replace(normalize(m.text).text, "", 1)
             if len(rest) < self.min_flat_chars and not ctx.matcher.find(u, self.reason_phrases):
                 flat.append(ms[0])
+        anchored = {id(m.utterance) for m in flat}
+        for u in ctx.agent:
+            p = ctx.act(u, "flat_refusal")
+            if id(u) not in anchored and p >= self.act_threshold and \
+                    p > ctx.act(u, "refusal_reasoned"):
+                flat.append(ActHit(ctx, u, "flat_refusal", p / 0.9))
         if not flat:
             return self.passed(ctx.absence_confidence(ctx.agent, 0.85))
         quoted = "、".join(dict.fromkeys(f"“{m.text}”" for m in flat))
-        return self.failed([m.evidence() for m in flat], max(m.confidence for m in flat) * 0.9,
-                           f"{self.fail_message}：{quoted}")
+        return with_act_notes(self.failed([m.evidence() for m in flat],
+                                          max(m.confidence for m in flat) * 0.9,
+                                          f"{self.fail_message}：{quoted}"), flat)
 
 
 class CalmTheCaller(Rule):
@@ -61,7 +69,7 @@ class CalmTheCaller(Rule):
     code = "CP03"
     name = "calm_the_caller"
     family = "complaint"
-    config_keywords = ("calm_phrases", "anger_phrases", "min_anger_cues")
+    config_keywords = ("calm_phrases", "anger_phrases", "min_anger_cues", "act_threshold")
     fail_message = "客户情绪激动，坐席未安抚"
 
     def evaluate(self, ctx: RuleContext) -> Finding:
@@ -69,14 +77,30 @@ class CalmTheCaller(Rule):
             return self.na(NO_TYPE)
         if not ctx.is_complaint:
             return self.na("非投诉电话 / not a complaint")
-        anger = ctx.find(ctx.customer, self.anger_phrases)
-        if ctx.complaint_type != "vent" and len(anger) < self.min_anger_cues:
+        t = self.act_threshold
+        if ctx.has_acts:
+            # anger is the caller's state, judged on their turns (投诉/说法 said calmly is no
+            # anger); a listed word counts only where the model half agrees
+            anger: list = [a for a in ctx.find(ctx.customer, self.anger_phrases)
+                           if ctx.act(a.utterance, "anger") >= t / 2]
+            hit = best_act_hit(ctx, ctx.customer, "anger", t)
+            angry = hit is not None or len(anger) >= self.min_anger_cues
+            if hit is not None:
+                anger.insert(0, hit)
+        else:
+            anger = ctx.find(ctx.customer, self.anger_phrases)
+            angry = len(anger) >= self.min_anger_cues
+        if ctx.complaint_type != "vent" and not angry:
             return self.na("客户没有明显怒气 / caller not angry")
-        m = ctx.first(ctx.agent, self.calm_phrases)
+        m = ctx.first(ctx.agent, self.calm_phrases) or \
+            best_act_hit(ctx, ctx.agent, "calming", t)
         if m:
-            return self.passed(m.confidence, [m.evidence()])
+            return with_act_notes(self.passed(m.confidence, [m.evidence()]), [m])
         ev = [a.evidence() for a in anger[:2]]
-        return self.failed(ev, ctx.absence_confidence(ctx.agent, 0.85))
+        if not ev and ctx.customer:
+            ev = [Evidence.from_utterance(ctx.customer[0])]
+        return with_act_notes(self.failed(ev, ctx.absence_confidence(ctx.agent, 0.85)),
+                              anger[:1])
 
 
 class RecordComplaint(Rule):
@@ -90,7 +114,7 @@ class RecordComplaint(Rule):
     code = "CP04"
     name = "record_complaint"
     family = "complaint"
-    config_keywords = ("record_phrases",)
+    config_keywords = ("record_phrases", "act_threshold")
     fail_message = "未告知客户投诉已登记并会跟进"
 
     def evaluate(self, ctx: RuleContext) -> Finding:
@@ -98,8 +122,9 @@ class RecordComplaint(Rule):
             return self.na(NO_TYPE)
         if not ctx.is_complaint:
             return self.na("非投诉电话 / not a complaint")
-        m = ctx.first(ctx.agent, self.record_phrases)
+        m = ctx.first(ctx.agent, self.record_phrases) or \
+            best_act_hit(ctx, ctx.agent, "complaint_recorded", self.act_threshold)
         if m:
-            return self.passed(m.confidence, [m.evidence()])
+            return with_act_notes(self.passed(m.confidence, [m.evidence()]), [m])
         ev = [Evidence.from_utterance(ctx.agent[-1])] if ctx.agent else []
         return self.failed(ev, ctx.absence_confidence(ctx.agent, 0.85))

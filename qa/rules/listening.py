@@ -5,7 +5,7 @@ import re
 
 from qa.matching import normalize
 from qa.records import Evidence, Finding, Utterance
-from qa.rules.base import Rule, RuleContext
+from qa.rules.base import ActHit, Rule, RuleContext, with_act_notes
 
 
 def is_backchannel(ctx: RuleContext, u: Utterance, phrases, max_seconds: float) -> bool:
@@ -135,7 +135,7 @@ class PoliteClarification(Rule):
     code = "LI03"
     name = "polite_clarification"
     family = "listening"
-    config_keywords = ("clarify_phrases", "bare_patterns", "polite_phrases")
+    config_keywords = ("clarify_phrases", "bare_patterns", "polite_phrases", "act_threshold")
     fail_message = "请客户重复时不礼貌"
 
     def __init__(self, **config) -> None:
@@ -147,16 +147,24 @@ class PoliteClarification(Rule):
 
     def evaluate(self, ctx: RuleContext) -> Finding:
         bare_res = self._bare_res
-        asks, bad = [], []
+        asks, bad, hits = [], [], []
+        t = self.act_threshold
         for u in ctx.agent:
             bare = next((m for r in bare_res for m in [r.search(u.text)] if m), None)
             clar = ctx.matcher.first(u, self.clarify_phrases)
-            if not bare and not clar:
+            p_bare, p_polite = ctx.act(u, "repeat_bare"), ctx.act(u, "repeat_polite")
+            if not bare and not clar and max(p_bare, p_polite) < t:
                 continue
             asks.append(u)
             polite = ctx.matcher.first(u, self.polite_phrases)
             talking = any(c.start < u.start < c.end - 0.3 for c in ctx.customer)
-            if bare and not polite:
+            if not bare and not clar and p_bare >= t and p_bare > p_polite:
+                hits.append(ActHit(ctx, u, "repeat_bare", p_bare))
+                bad.append((Evidence.from_utterance(u), "直接反问"))
+            elif not bare and not clar:
+                if talking:
+                    bad.append((Evidence.from_utterance(u), "客户未讲完就要求重复"))
+            elif bare and not polite:
                 bad.append((Evidence.from_utterance(u, bare.group(0).strip("，。！,.! ")
                                                     or u.text), "直接反问"))
             elif clar and not polite:
@@ -168,5 +176,6 @@ class PoliteClarification(Rule):
         if not bad:
             return self.passed(0.85)
         why = "、".join(dict.fromkeys(w for _, w in bad))
-        return self.failed([e for e, _ in bad], ctx.absence_confidence(asks, 0.85),
-                           f"请客户重复或解释时{why}，应先致歉并礼貌请求")
+        conf = max([ctx.absence_confidence(asks, 0.85)] + [h.confidence for h in hits])
+        return with_act_notes(self.failed([e for e, _ in bad], conf,
+                                          f"请客户重复或解释时{why}，应先致歉并礼貌请求"), hits)

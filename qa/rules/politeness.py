@@ -7,8 +7,9 @@ import re
 from qa import numbers
 from qa.matching import asr_confidence, scale_confidence
 from qa.records import Evidence, Finding, Utterance
-from qa.rules.base import Rule, RuleContext
+from qa.rules.base import ActHit, Rule, RuleContext, act_hits, best_act_hit, with_act_notes
 
+_PLATE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Z]|车牌")
 _QUESTION_END = re.compile(r"(吗|呢|吧|？|\?)\s*[。！!]?\s*$")
 
 
@@ -28,7 +29,7 @@ class HoldEtiquette(Rule):
     name = "hold_etiquette"
     family = "politeness"
     config_keywords = ("min_gap_seconds", "long_wait_seconds", "apology_phrases",
-                       "wait_phrases", "hold_cue_phrases", "thanks_phrases")
+                       "wait_phrases", "hold_cue_phrases", "thanks_phrases", "act_threshold")
     fail_message = "让客户等待前未致歉并请其稍等"
 
     def _holds(self, ctx: RuleContext) -> list[tuple[Utterance, float, Utterance | None]]:
@@ -65,8 +66,10 @@ class HoldEtiquette(Rule):
             last_c = max((c.end for c in ctx.customer if c.end <= pre.start + 0.01),
                          default=float("-inf"))
             before = [u for u in ctx.agent if last_c <= u.start <= pre.start]
-            apology = ctx.first(before, self.apology_phrases)
-            ask = ctx.first(before, self.wait_phrases)
+            apology = ctx.first(before, self.apology_phrases) or \
+                best_act_hit(ctx, before, "apology", self.act_threshold)
+            ask = ctx.first(before, self.wait_phrases) or \
+                best_act_hit(ctx, before, "wait_request", self.act_threshold)
             if not (apology and ask):
                 what = "致歉" if ask else ("请客户稍等" if apology else "致歉并请客户稍等")
                 problems.append(f"等待前未{what}")
@@ -76,7 +79,8 @@ class HoldEtiquette(Rule):
                 confs.append(min(apology.confidence, ask.confidence))
             if wait >= self.long_wait_seconds:
                 after = [post] if post is not None else []
-                thanks = ctx.first(after, self.thanks_phrases)
+                thanks = ctx.first(after, self.thanks_phrases) or \
+                    best_act_hit(ctx, after, "thanks_wait", self.act_threshold)
                 if thanks is None:
                     problems.append(f"等待 {wait:.0f} 秒后未感谢客户耐心等待")
                     evidence.append(Evidence("agent", round(pre.end, 2),
@@ -130,11 +134,14 @@ class HonorificAddress(Rule):
 
 
 class _PhraseRedLine(Rule):
-    """Fails when the agent says one of ``phrase_key``'s phrases (minus ``exclude``)."""
+    """Fails when the agent says one of ``phrase_key``'s phrases (minus ``exclude``), or
+    when an agent utterance performs ``act`` (the dialogue-act model) with at least
+    ``act_threshold``: the phrases are the certain anchors, the act reads the meaning."""
 
     red_line = True
     family = "politeness"
     phrase_key = ""
+    act = ""
 
     def matches(self, ctx: RuleContext):
         return ctx.find(ctx.agent, getattr(self, self.phrase_key),
@@ -142,12 +149,15 @@ class _PhraseRedLine(Rule):
 
     def evaluate(self, ctx: RuleContext) -> Finding:
         ms = self.matches(ctx)
+        anchored = {id(m.utterance) for m in ms if getattr(m, "utterance", None) is not None}
+        ms = list(ms) + [h for h in act_hits(ctx, ctx.agent, self.act, self.act_threshold)
+                         if id(h.utterance) not in anchored]
         if not ms:
             return self.passed(ctx.absence_confidence(ctx.agent, 0.9))
         best = max(m.confidence for m in ms)
         quoted = "、".join(dict.fromkeys(f"“{m.text}”" for m in ms[:3]))
-        return self.failed([m.evidence() for m in ms[:5]], best,
-                           f"{self.fail_message}：{quoted}")
+        return with_act_notes(self.failed([m.evidence() for m in ms[:5]], best,
+                                          f"{self.fail_message}：{quoted}"), ms)
 
 
 class NoVerbalConflict(_PhraseRedLine):
@@ -161,8 +171,9 @@ class NoVerbalConflict(_PhraseRedLine):
 
     code = "PO03"
     name = "no_verbal_conflict"
-    config_keywords = ("conflict_phrases", "exclude_phrases")
+    config_keywords = ("conflict_phrases", "exclude_phrases", "act_threshold")
     phrase_key = "conflict_phrases"
+    act = "rudeness"
     fail_message = "与客户发生言语冲突"
 
 
@@ -180,26 +191,32 @@ class NoShirking(Rule):
     name = "no_shirking"
     family = "politeness"
     red_line = True
-    config_keywords = ("shirk_phrases", "alternative_phrases")
+    config_keywords = ("shirk_phrases", "alternative_phrases", "act_threshold")
     fail_message = "推诿客户，未给出具体去处或帮助"
 
     def evaluate(self, ctx: RuleContext) -> Finding:
-        bad = []
+        bad: list = []
         agent = ctx.agent
+        t = self.act_threshold
         for i, u in enumerate(agent):
-            ms = ctx.matcher.find(u, self.shirk_phrases)
+            ms = list(ctx.matcher.find(u, self.shirk_phrases))
+            if not ms and ctx.act(u, "shirking") >= t:
+                ms = [ActHit(ctx, u, "shirking", ctx.act(u, "shirking"))]
             if not ms:
                 continue
             window = agent[i:i + 2]
             helped = any(ctx.matcher.find(v, self.alternative_phrases) for v in window) or \
-                any(len(numbers.digits_of(v.text)) >= 5 for v in window)
+                any(len(numbers.digits_of(v.text)) >= 5 for v in window) or \
+                any(max(ctx.act(v, "referral"), ctx.act(v, "escalation")) >= t
+                    for v in window)
             if not helped:
                 bad.extend(ms)
         if not bad:
             return self.passed(ctx.absence_confidence(agent, 0.9))
         quoted = "、".join(dict.fromkeys(f"“{m.text}”" for m in bad[:3]))
-        return self.failed([m.evidence() for m in bad[:5]], max(m.confidence for m in bad),
-                           f"{self.fail_message}：{quoted}")
+        return with_act_notes(self.failed([m.evidence() for m in bad[:5]],
+                                          max(m.confidence for m in bad),
+                                          f"{self.fail_message}：{quoted}"), bad)
 
 
 class NoGossip(_PhraseRedLine):
@@ -213,8 +230,9 @@ class NoGossip(_PhraseRedLine):
 
     code = "PO05"
     name = "no_gossip"
-    config_keywords = ("gossip_phrases", "exclude_phrases")
+    config_keywords = ("gossip_phrases", "exclude_phrases", "act_threshold")
     phrase_key = "gossip_phrases"
+    act = "gossip"
     fail_message = "向客户议论他人"
 
 
@@ -251,7 +269,7 @@ class NoPrivacyLeak(Rule):
     name = "no_privacy_leak"
     family = "politeness"
     red_line = True
-    config_keywords = ("min_phone_digits", "disclose_phrases")
+    config_keywords = ("min_phone_digits", "disclose_phrases", "act_threshold")
     fail_message = "向客户泄露他人个人信息"
 
     _SERVICE = ("400", "800", "95", "96", "12", "10")
@@ -295,8 +313,28 @@ class NoPrivacyLeak(Rule):
                     e = max(names[0].end, rooms[0].end)
                     conf = scale_confidence(0.75, asr_confidence(u, b, e))
                     leaks.append((Evidence.from_utterance(u, u.text[b:e]), conf, "姓名和房号"))
+        # The meaning of a disclosure the number and name patterns miss (a plate, a name with
+        # a floor, someone's workplace): the act model, where the utterance holds data that is
+        # not the caller's own (a read-back of the caller's details is no leak).
+        seen = {(e.start, e.end) for e, _, _ in leaks}
+        hits = []
+        for h in act_hits(ctx, ctx.agent, "disclosure", self.act_threshold):
+            u = h.utterance
+            if any(s <= u.start <= e for s, e in seen) or \
+                    any(_same_number(p.value, o) for p in numbers.phone_numbers(u.text)
+                        for o in own_phones):
+                continue
+            foreign = [p for p in numbers.phone_numbers(u.text) if p.value not in own_phones] + \
+                [n for n in numbers.surnames(u.text) if n.value not in own_names
+                 and not u.text[n.begin:n.end].endswith("师傅")] + \
+                [a for a in numbers.address_parts(u.text)
+                 if a.kind == "room" and a.value not in own_rooms]
+            if foreign or _PLATE.search(u.text):
+                hits.append(h)
+                leaks.append((h.evidence(), h.confidence, "个人信息"))
         if not leaks:
             return self.passed(ctx.absence_confidence(ctx.agent, 0.9))
         kinds = "、".join(dict.fromkeys(k for _, _, k in leaks))
-        return self.failed([e for e, _, _ in leaks[:5]], max(c for _, c, _ in leaks),
-                           f"向客户透露了他人的{kinds}")
+        return with_act_notes(self.failed([e for e, _, _ in leaks[:5]],
+                                          max(c for _, c, _ in leaks),
+                                          f"向客户透露了他人的{kinds}"), hits)

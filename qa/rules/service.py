@@ -7,7 +7,7 @@ import re
 from qa import numbers
 from qa.matching import normalize
 from qa.records import Evidence, Finding, Utterance
-from qa.rules.base import Rule, RuleContext
+from qa.rules.base import Rule, RuleContext, act_hits, best_act_hit, with_act_notes
 
 _NUM = "零〇一二两三四五六七八九十百幺0-9０-９"
 _CLOCK = re.compile(rf"[{_NUM}半]+(?:点|个小时|小时|分钟|个工作日|工作日|个星期|天|周)(?:半|钟)?"
@@ -37,7 +37,8 @@ class ConfirmUnderstanding(Rule):
     code = "SV01"
     name = "confirm_understanding"
     family = "service"
-    config_keywords = ("min_answer_chars", "confirm_phrases", "exclude_phrases")
+    config_keywords = ("min_answer_chars", "confirm_phrases", "exclude_phrases",
+                       "act_threshold")
     fail_message = "解答后未确认客户是否清楚明白"
 
     def evaluate(self, ctx: RuleContext) -> Finding:
@@ -45,9 +46,10 @@ class ConfirmUnderstanding(Rule):
         answers = [u for u in body if len(normalize(u.text).text) >= self.min_answer_chars]
         if not answers:
             return self.na("坐席没有解答或安排 / no explanation given")
-        m = ctx.first(body, self.confirm_phrases, exclude=self.exclude_phrases)
+        m = ctx.first(body, self.confirm_phrases, exclude=self.exclude_phrases) or \
+            best_act_hit(ctx, body, "check_understanding", self.act_threshold)
         if m:
-            return self.passed(m.confidence, [m.evidence()])
+            return with_act_notes(self.passed(m.confidence, [m.evidence()]), [m])
         longest = max(answers, key=lambda u: len(u.text))
         return self.failed([Evidence.from_utterance(longest)], ctx.absence_confidence(body))
 
@@ -64,16 +66,29 @@ class Empathy(Rule):
     code = "SV02"
     name = "empathy"
     family = "service"
-    config_keywords = ("problem_phrases", "empathy_phrases", "exclude_phrases")
+    config_keywords = ("problem_phrases", "empathy_phrases", "exclude_phrases",
+                       "act_threshold")
     fail_message = "客户反映问题时未表示理解或歉意"
 
     def evaluate(self, ctx: RuleContext) -> Finding:
-        problem = ctx.first(ctx.customer, self.problem_phrases, whole=False)
+        t = self.act_threshold
+        if ctx.has_acts:
+            # "the caller voices a problem" is a judgement of the caller's turns, not a
+            # trigger word: a listed word only counts where the model half agrees
+            problem = best_act_hit(ctx, ctx.customer, "problem", t)
+            if problem is None:
+                problem = next((m for m in ctx.find(ctx.customer, self.problem_phrases,
+                                                    whole=False)
+                                if ctx.act(m.utterance, "problem") >= t / 2), None)
+        else:
+            problem = ctx.first(ctx.customer, self.problem_phrases, whole=False)
         if not ctx.is_complaint and problem is None:
             return self.na("客户未反映问题或不便 / no problem voiced")
-        m = ctx.first(ctx.agent, self.empathy_phrases, exclude=self.exclude_phrases)
+        m = ctx.first(ctx.agent, self.empathy_phrases, exclude=self.exclude_phrases) or \
+            best_act_hit(ctx, ctx.agent, "empathy", t) or \
+            best_act_hit(ctx, ctx.agent, "calming", t)
         if m:
-            return self.passed(m.confidence, [m.evidence()])
+            return with_act_notes(self.passed(m.confidence, [m.evidence()]), [m])
         ev = [problem.evidence()] if problem else _first_turn(ctx)
         return self.failed(ev, ctx.absence_confidence(ctx.agent))
 
@@ -90,7 +105,7 @@ class DeadlineWhenDeferred(Rule):
     code = "SV03"
     name = "deadline_when_deferred"
     family = "service"
-    config_keywords = ("defer_phrases", "deadline_phrases", "vague_phrases")
+    config_keywords = ("defer_phrases", "deadline_phrases", "vague_phrases", "act_threshold")
     fail_message = "推后处理却未告知客户反馈或上门时间"
 
     def evaluate(self, ctx: RuleContext) -> Finding:
@@ -104,9 +119,10 @@ class DeadlineWhenDeferred(Rule):
             m = _CLOCK.search(u.text)
             if m:
                 return self.passed(0.9, [Evidence.from_utterance(u, m.group(0))])
-        m = ctx.first(scope, self.deadline_phrases)
+        m = ctx.first(scope, self.deadline_phrases) or \
+            best_act_hit(ctx, scope, "deadline", self.act_threshold)
         if m:
-            return self.passed(m.confidence * 0.95, [m.evidence()])
+            return with_act_notes(self.passed(m.confidence * 0.95, [m.evidence()]), [m])
         defer = ctx.matcher.first(agent[first], self.defer_phrases)
         ev = [defer.evidence()] if defer else []
         vague = ctx.first(scope, self.vague_phrases)
@@ -228,14 +244,25 @@ class ThankSuggestion(Rule):
     code = "SV06"
     name = "thank_suggestion"
     family = "service"
-    config_keywords = ("suggestion_phrases", "thanks_phrases", "improve_phrases")
+    config_keywords = ("suggestion_phrases", "thanks_phrases", "improve_phrases",
+                       "act_threshold")
     fail_message = "客户提出意见建议时未致谢或未表示改进"
 
     def evaluate(self, ctx: RuleContext) -> Finding:
-        cue = ctx.first(ctx.customer, self.suggestion_phrases)
+        t = self.act_threshold
+        if ctx.has_acts:
+            cue = best_act_hit(ctx, ctx.customer, "suggestion", t)
+            if cue is None:
+                cue = next((m for m in ctx.find(ctx.customer, self.suggestion_phrases)
+                            if ctx.act(m.utterance, "suggestion") >= t / 2), None)
+        else:
+            cue = ctx.first(ctx.customer, self.suggestion_phrases)
         typed = ctx.call_type == "suggestion" or ctx.complaint_type == "expectation"
         if cue is None and not typed:
             return self.na("客户未提意见或建议 / no suggestion")
+        both = best_act_hit(ctx, ctx.agent, "thanks_suggestion", t)
+        if both:
+            return with_act_notes(self.passed(both.confidence, [both.evidence()]), [both])
         thanks = ctx.first(ctx.agent, self.thanks_phrases)
         improve = ctx.first(ctx.agent, self.improve_phrases)
         if thanks and improve:
@@ -261,25 +288,34 @@ class OutOfScopeReferral(Rule):
     name = "out_of_scope_referral"
     family = "service"
     config_keywords = ("outside_phrases", "scope_phrases", "apology_phrases",
-                       "referral_phrases")
+                       "referral_phrases", "act_threshold")
     fail_message = "超出服务范围时未致歉或未告知去处"
 
     def evaluate(self, ctx: RuleContext) -> Finding:
         agent = ctx.agent
+        t = self.act_threshold
         idx = None
         for i, u in enumerate(agent):
             if ctx.matcher.find(u, self.outside_phrases) and any(
                     ctx.matcher.find(v, self.scope_phrases) for v in agent[i:i + 2]):
                 idx = i
                 break
+            # sending the caller to another organisation says it is not the centre's matter,
+            # whichever organisation is named (a neighbour's number is a leak, not a referral)
+            if ctx.act(u, "referral") >= max(t, 0.7) and ctx.act(u, "disclosure") < 0.3:
+                idx = i
+                break
         if idx is None:
             return self.na("事项在服务范围内 / within the centre's scope")
         near = agent[max(0, idx - 1): idx + 3]
-        apology = ctx.first(near, self.apology_phrases)
-        referral = ctx.first(near, self.referral_phrases)
+        apology = ctx.first(near, self.apology_phrases) or \
+            best_act_hit(ctx, near, "apology", t)
+        referral = ctx.first(near, self.referral_phrases) or \
+            best_act_hit(ctx, near, "referral", t)
         number = next((u for u in near if len(numbers.digits_of(u.text)) >= 3), None)
         if apology and (referral or number):
-            return self.passed(apology.confidence, [apology.evidence()])
+            return with_act_notes(self.passed(apology.confidence, [apology.evidence()]),
+                                  [apology, referral])
         missing = []
         if not apology:
             missing.append("致歉")
@@ -303,15 +339,21 @@ class EscalateBeyondAuthority(Rule):
     name = "escalate_beyond_authority"
     family = "service"
     config_keywords = ("request_phrases", "authority_phrases", "escalate_phrases",
-                       "callback_phrases")
+                       "callback_phrases", "act_threshold")
     fail_message = "超出权限的要求未上报或未告知会回复"
 
     def evaluate(self, ctx: RuleContext) -> Finding:
-        request = ctx.first(ctx.customer, self.request_phrases)
+        t = self.act_threshold
+        request = ctx.first(ctx.customer, self.request_phrases) or \
+            best_act_hit(ctx, ctx.customer, "beyond_authority", t)
         authority = ctx.first(ctx.agent, self.authority_phrases)
         escalate = ctx.first(ctx.agent, self.escalate_phrases)
-        if not (request or authority or escalate):
+        promised = best_act_hit(ctx, ctx.agent, "escalation", t)
+        if not (request or authority or escalate or promised):
             return self.na("没有超出权限的要求 / nothing beyond authority")
+        if promised:
+            return with_act_notes(self.passed(promised.confidence, [promised.evidence()]),
+                                  [promised, request])
         callback = ctx.first(ctx.agent, self.callback_phrases)
         if escalate and callback:
             return self.passed(min(escalate.confidence, callback.confidence),
