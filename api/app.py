@@ -31,7 +31,8 @@ FIELD_ZH = {"missing": "缺少必填项", "string_too_short": "太短", "string_
             "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD", "date_parsing":
             "日期格式应为 YYYY-MM-DD", "json_invalid": "JSON 格式错误",
             "string_pattern_mismatch": "格式不正确", "value_error": "取值无效",
-            "greater_than_equal": "太小", "less_than_equal": "太大",
+            "greater_than_equal": "太小", "less_than_equal": "太大", "too_long": "项数过多",
+            "too_short": "项数太少",
             "model_attributes_type": "应为 JSON 对象", "dict_type": "应为 JSON 对象"}
 
 
@@ -80,9 +81,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                    audit):
         app.include_router(module.router, prefix=API_PREFIX)
 
-    @app.get(f"{API_PREFIX}/health", tags=["meta"], summary="服务状态 / liveness")
-    def health() -> dict:
-        return {"status": "ok"}
+    @app.get(f"{API_PREFIX}/health", tags=["meta"], summary="服务状态 / liveness",
+             responses={503: {"description": "录音收取已停止或出错 / ingestion stopped or "
+                                             "failing (see ingestion.message)"}})
+    def health():
+        from qa.ingest import read_ingest_status
+        ingestion = read_ingest_status(settings.home, stale_s=max(300.0, 3 * settings.rescan_s))
+        if ingestion is None:  # no watching ingestion writes to this home
+            return {"status": "ok"}
+        if ingestion.pop("ok"):
+            return {"status": "ok", "ingestion": ingestion}
+        return JSONResponse({"status": "degraded", "ingestion": ingestion}, status_code=503)
 
     if web and importlib.util.find_spec("api.web") is not None:  # the web UI (issue 7), when present
         from api import web  # noqa: PLC0415

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -292,8 +292,15 @@ class AssessmentPublic(BaseModel):
     outlook: str = ""
 
 
+#: At most this many agents in one request to close a month (none: every agent of the month).
+CLOSE_MAX_AGENTS = 1000
+
+
 class CloseMonth(BaseModel):
-    agent_ids: list[str] | None = None
+    agent_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        None, max_length=CLOSE_MAX_AGENTS,
+        description=f"只关这些客服（最多 {CLOSE_MAX_AGENTS} 个；不填则全部）/ only these agents "
+                    f"(at most {CLOSE_MAX_AGENTS}; default: every agent of the month)")
 
 
 class RulePublic(BaseModel):

@@ -18,6 +18,7 @@ import hmac
 import logging
 import os
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -160,10 +161,18 @@ def csrf_matches(expected: str, given: str | None) -> bool:
 
 # --- throttling -------------------------------------------------------------------------------
 
+def login_key(username: str) -> str:
+    """The name failures are counted under: ``Sup``, ``SUP`` and `` sup`` are one account to
+    the login (its lookup ignores case) and so one to the throttle."""
+    return unicodedata.normalize("NFKC", username or "").strip().casefold()[:150]
+
+
 def login_blocked(db: Session, settings: Settings, username: str, ip: str | None) -> bool:
-    """Whether too many recent failures for this username or address block a new try."""
+    """Whether too many recent failures for this username (:func:`login_key`) or address block
+    a new try."""
     from models import LoginAttempt
 
+    username = login_key(username)
     since = datetime.now(timezone.utc) - timedelta(seconds=settings.login_window_s)
     q = select(func.count()).select_from(LoginAttempt).where(
         LoginAttempt.success.is_(False), LoginAttempt.at >= since)
@@ -176,6 +185,7 @@ def login_blocked(db: Session, settings: Settings, username: str, ip: str | None
 def record_login(db: Session, username: str, ip: str | None, success: bool) -> None:
     from models import LoginAttempt
 
+    username = login_key(username)
     db.add(LoginAttempt(username=username, ip=ip, success=success))
     if success:  # a good login forgives the user's earlier failures
         db.query(LoginAttempt).filter(LoginAttempt.username == username,

@@ -256,16 +256,17 @@ def close_month(db: Session, month: str, *, user_id: int | None = None,
     kept; later reviews or appeals no longer change them. Flushes; the caller commits."""
     out = []
     now = datetime.now(timezone.utc)
-    for agent_id in (list(agent_ids) if agent_ids else month_agents(db, month, settings)):
+    ids = list(dict.fromkeys(agent_ids)) if agent_ids else month_agents(db, month, settings)
+    for agent_id in ids:
+        agent = db.get(Agent, agent_id)
+        if agent is None:  # unknown: nothing to close (and nothing to compute)
+            continue
         row = _row(db, agent_id, month)
         if row is not None and row.closed:
             out.append(_frozen(row))
             continue
         calls = month_outcomes(db, month, agent_id=agent_id, settings=settings)
         a = assess_month(agent_id, month, calls, grading=grading(db, settings), closed=True)
-        agent = db.get(Agent, agent_id)
-        if agent is None:
-            continue
         a.agent_name, a.team = a.agent_name or agent.name, a.team or agent.team
         if row is None:
             row = MonthlyAssessment(agent_id=agent_id, month=month)

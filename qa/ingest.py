@@ -13,7 +13,9 @@ metadata keys; ``date`` ``YYYYMMDD`` + ``time`` ``HHMMSS`` become ``started_at``
 sidecar ``<path minus suffix>.meta.json`` (the sidecar wins). The file is copied (or linked or
 moved, ``store_mode``) into the tidy store ``store/YYYY/MM/DD/<call id><suffix>``, then the
 call and its job are written in one transaction — before any processing. Originals are never
-modified. Empty files go straight to the quarantine with a ``.reason.txt``.
+modified. Empty files go straight to the quarantine with a ``.reason.txt``, and so does a file
+whose recording time is out of range (:data:`qa.recordings.STARTED_AT_YEARS`) or whose
+ingestion fails in any other way than being unreadable for now: one file never stops a pass.
 
 A sidecar that arrives even later — after its recording became a call — is still merged
 (:meth:`Ingestor.merge_late_sidecar`): a queued call runs with it; an analysed one gets a
@@ -23,7 +25,9 @@ analysing the call when the metadata changes re-runs the rules with it before st
 
 :class:`Ingestor` does one pass (:meth:`Ingestor.scan`); :func:`run_ingest` drives it — once,
 or watching the folder with watchdog plus a periodic rescan — together with the workers
-(:mod:`qa.worker`). The ``hotline-qa ingest`` command is :func:`ingest_cmd`.
+(:mod:`qa.worker`); while watching it reports its state in ``home/ingest-status.json``
+(:class:`IngestStatus`, read by ``/api/v1/health``). The ``hotline-qa ingest`` command is
+:func:`ingest_cmd`.
 """
 from __future__ import annotations
 
@@ -40,12 +44,13 @@ from typing import Any
 
 import click
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from models import Agent, Call, Job, SourceFile, session_scope
 from qa.recordings import (REASON_SUFFIX, SIDECAR_SUFFIX, call_id_for,  # noqa: F401 - re-exported
                            is_sidecar, metadata_from_name, parse_started_at, place_in_store,
-                           quarantine_file, read_sidecar, sha256_file, sidecar_path)
+                           quarantine_file, read_sidecar, sha256_file, sidecar_path,
+                           started_at_error)
 from qa.settings import Settings, get_settings
 
 log = logging.getLogger("hotline_qa.ingest")
@@ -97,6 +102,7 @@ class Ingestor:
         self.store_dir = self.settings.effective_store_dir
         self.quarantine_dir = self.settings.effective_quarantine_dir
         self.on_new_job = on_new_job
+        self.heartbeat = None  # called after each file a pass ingests (see IngestStatus)
         self._seen: dict[str, Seen] = {}
         self._lock = threading.Lock()
         if self.settings.filename_pattern:
@@ -159,9 +165,14 @@ class Ingestor:
                     continue
                 k = known.get(str(path))
                 if k is not None and k[0] == (st.st_size, st.st_mtime_ns):
-                    if (k[2] is not None and _newer_sidecar(path, k[1])
-                            and self.merge_late_sidecar(path, k[2])):
-                        result.call_ids.append(k[2])  # analysed again: wait for it too
+                    if k[2] is not None and _newer_sidecar(path, k[1]):
+                        try:
+                            if self.merge_late_sidecar(path, k[2]):
+                                result.call_ids.append(k[2])  # analysed again: wait for it
+                        except SQLAlchemyError:
+                            raise
+                        except Exception:  # noqa: BLE001 - never stop ingestion for one file
+                            log.exception("merging the late sidecar of %s failed", path)
                     continue  # handled before
                 if not self._ready(path, st, now):
                     result.pending.append(str(path))
@@ -173,6 +184,15 @@ class Ingestor:
                     log.warning("cannot ingest %s yet: %s", path, exc)
                     result.pending.append(str(path))
                     continue
+                except SQLAlchemyError:
+                    raise  # the database, not this file: the caller decides
+                except Exception as exc:  # noqa: BLE001 - one bad file never stops ingestion
+                    log.exception("ingesting %s failed", path)
+                    outcome = self.quarantine(
+                        path, st, None, "ingest_error",
+                        f"收取时出错 / ingestion failed: {type(exc).__name__}: {exc}"[:500])
+                if self.heartbeat is not None:
+                    self.heartbeat()
                 getattr(result, outcome[0]).append(outcome[1])
                 if outcome[0] == "new":
                     result.call_ids.append(outcome[2])
@@ -244,6 +264,21 @@ class Ingestor:
         row.content_sha256, row.outcome, row.call_id, row.reason = sha, outcome, call_id, reason
         row.seen_at = datetime.now(timezone.utc)
 
+    def quarantine(self, path: Path, st: os.stat_result, sha: str | None, reason: str,
+                   message: str, recorded: str | None = None) -> tuple[str, str, None]:
+        """Put a file that cannot become a call into the quarantine (``.reason.txt`` with
+        ``reason`` and ``message``) and remember it, so that later passes and restarts skip
+        it. ``recorded``: what ``source_files.reason`` keeps (default: ``message``)."""
+        name = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{path.name}"
+        try:
+            quarantine_file(path, self.quarantine_dir, name, reason, message)
+        except OSError as exc:  # the decision is still recorded: the file is not retried
+            log.error("could not copy %s into the quarantine: %s", path, exc)
+        with session_scope(self.engine) as s:
+            self._record_source(s, path, st, sha, "quarantined", None, recorded or message)
+        log.warning("quarantined %s (%s): %s", path, reason, message)
+        return "quarantined", str(path), None
+
     def ingest_file(self, path: Path, st: os.stat_result | None = None
                     ) -> tuple[str, str, str | None]:
         """Ingest one complete file. Returns ``(outcome, path, call id)`` with outcome ``new``,
@@ -254,13 +289,8 @@ class Ingestor:
         """
         st = st or path.stat()
         if st.st_size == 0:
-            name = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{path.name}"
-            quarantine_file(path, self.quarantine_dir, name, "empty",
-                            "空文件 / the file is empty (0 bytes)")
-            with session_scope(self.engine) as s:
-                self._record_source(s, path, st, None, "quarantined", None, "empty")
-            log.warning("quarantined empty file %s", path)
-            return "quarantined", str(path), None
+            return self.quarantine(path, st, None, "empty",
+                                   "空文件 / the file is empty (0 bytes)", recorded="empty")
 
         sha = sha256_file(path)
         if path.stat().st_mtime_ns != st.st_mtime_ns:
@@ -279,6 +309,9 @@ class Ingestor:
                 return "duplicates", str(path), existing.id
 
         meta = self.metadata_for(path)
+        problem = started_at_error(meta.get("started_at"), self.settings.timezone)
+        if problem:
+            return self.quarantine(path, st, sha, "bad_started_at", problem)
         started = parse_started_at(meta.get("started_at"), self.settings.timezone)
         day = started or datetime.now(timezone.utc)
         suffix = "".join(path.suffixes[-1:]).lower()
@@ -383,6 +416,70 @@ def _call_states(engine: Engine, call_ids: set[str]) -> dict[str, str]:
     return out
 
 
+STATUS_FILE = "ingest-status.json"
+
+
+class IngestStatus:
+    """What the watching ingestion is doing, in ``home/ingest-status.json`` for
+    ``/api/v1/health`` (the web app may run in another process): ``state`` ``running``
+    (refreshed at least every ``every_s`` seconds while it runs), ``stopped`` or ``failed``
+    (with ``error``)."""
+
+    def __init__(self, home: Path, root: Path, every_s: float = 10.0):
+        self.path = Path(home) / STATUS_FILE
+        self.root, self.every_s = str(root), every_s
+        self._last = -1e9
+        self._error: str | None = None
+
+    def write(self, state: str, error: str | None = None) -> None:
+        doc = {"state": state, "folder": self.root, "pid": os.getpid(),
+               "updated_at": datetime.now(timezone.utc).isoformat(), "error": error}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            log.warning("cannot write %s: %s", self.path, exc)
+        self._last = time.monotonic()
+
+    def beat(self, error: str | None = None) -> None:
+        """Still running (``error``: the last pass failed and will be retried)."""
+        if error != self._error or time.monotonic() - self._last >= self.every_s:
+            self._error = error
+            self.write("running", error)
+
+
+def read_ingest_status(home: Path, stale_s: float = 300.0) -> dict[str, Any] | None:
+    """The watching ingestion's state from ``home/ingest-status.json`` (``None``: none ran
+    here), ``ok`` false when it stopped, failed, keeps failing, or has not reported for
+    ``stale_s`` seconds (its process died)."""
+    try:
+        doc = json.loads((Path(home) / STATUS_FILE).read_text(encoding="utf-8"))
+        updated = datetime.fromisoformat(doc["updated_at"])
+        state = str(doc["state"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return {"state": "unknown", "ok": False,
+                "message": "无法读取录音收取状态 / the ingestion status cannot be read"}
+    age = (datetime.now(timezone.utc) - updated).total_seconds()
+    out = {"state": state, "updated_at": doc["updated_at"], "folder": doc.get("folder"),
+           "error": doc.get("error")}
+    if state == "running" and age > stale_s:
+        out["state"] = "stale"
+        out["message"] = (f"录音收取已 {int(age)} 秒没有响应 / ingestion has not reported for "
+                          f"{int(age)} s")
+    elif state == "stopped":
+        out["message"] = "录音收取已停止 / ingestion has stopped"
+    elif state == "failed":
+        out["message"] = f"录音收取出错停止 / ingestion failed: {doc.get('error')}"
+    elif doc.get("error"):
+        out["message"] = f"录音收取出错，正在重试 / ingestion is failing: {doc['error']}"
+    out["ok"] = "message" not in out
+    return out
+
+
 def run_ingest(root: Path, *, settings: Settings | None = None, once: bool = False,
                executor: str | None = None, workers: int | None = None,
                stop: threading.Event | None = None, poll_s: float = 0.5,
@@ -429,26 +526,40 @@ def run_ingest(root: Path, *, settings: Settings | None = None, once: bool = Fal
         release_dead_local_leases(engine)
     events = _Events()
     observer = None if once else _watch(root, events)
+    status = None if once else IngestStatus(settings.home, root)
+    if status is not None:
+        status.write("running")
+        ingestor.heartbeat = status.beat
     totals = ScanResult()
     pending: list[Path] = []
     last_full = -1e9
     try:
         while stop is None or not stop.is_set():
             now = time.monotonic()
-            if once or now - last_full >= settings.rescan_s:
-                res = ingestor.scan()
-                last_full = now
-            else:
-                paths = sorted(set(pending) | set(events.take()))
-                res = ingestor.scan([p for p in paths if ingestor.is_candidate(p)])
-            pending = [Path(p) for p in res.pending]
-            totals.merge(res)
-            run_calls.update(res.call_ids)
-            if pool is not None:
-                pool.check()
-            else:
-                fail_exhausted(engine)
-                dispatcher.redispatch()
+            try:
+                if once or now - last_full >= settings.rescan_s:
+                    res = ingestor.scan()
+                    last_full = now
+                else:
+                    paths = sorted(set(pending) | set(events.take()))
+                    res = ingestor.scan([p for p in paths if ingestor.is_candidate(p)])
+                pending = [Path(p) for p in res.pending]
+                totals.merge(res)
+                run_calls.update(res.call_ids)
+                if pool is not None:
+                    pool.check()
+                else:
+                    fail_exhausted(engine)
+                    dispatcher.redispatch()
+            except Exception as exc:  # noqa: BLE001 - watching: report, wait, try again
+                if status is None:
+                    raise
+                log.exception("ingestion pass failed; retrying")
+                status.beat(f"{type(exc).__name__}: {exc}"[:500])
+                time.sleep(max(poll_s, 2.0))
+                continue
+            if status is not None:
+                status.beat()
             if once and not pending:
                 states = _call_states(engine, run_calls)
                 if all(st in ("done", "failed", "quarantined") for st in states.values()):
@@ -456,7 +567,17 @@ def run_ingest(root: Path, *, settings: Settings | None = None, once: bool = Fal
             if progress is not None:
                 progress(totals, run_calls)
             time.sleep(poll_s)
+    except BaseException as exc:
+        if status is not None:
+            if isinstance(exc, Exception):
+                status.write("failed", f"{type(exc).__name__}: {exc}"[:500])
+            else:  # Ctrl-C / SIGTERM
+                status.write("stopped")
+            status = None
+        raise
     finally:
+        if status is not None:
+            status.write("stopped")
         if observer is not None:
             observer.stop()
             observer.join(5)

@@ -56,15 +56,27 @@ def metadata_from_name(name: str, pattern: str | None) -> dict[str, Any]:
     return meta
 
 
-def parse_started_at(value: Any, tz_name: str = "Asia/Shanghai") -> datetime | None:
-    """``started_at`` metadata (ISO 8601) as an aware UTC datetime; naive times are local
-    (``tz_name``). Unparseable values give ``None``."""
+# The recording times the product accepts. A recorder's clock or a file-name pattern that read
+# the wrong digits can give year 1 (``00010101_…``), which cannot even be converted to UTC.
+STARTED_AT_YEARS = (1970, 2999)
+
+
+class StartedAtError(ValueError):
+    """``started_at`` metadata is a time outside :data:`STARTED_AT_YEARS`."""
+
+
+def _started_at(value: Any, tz_name: str) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    lo, hi = STARTED_AT_YEARS
+    if not lo <= dt.year <= hi:
+        raise StartedAtError(
+            f"录音时间超出范围（应在 {lo}–{hi} 年之间）/ the recording time is out of range "
+            f"(years {lo}–{hi}): {value[:40]}")
     if dt.tzinfo is None:
         try:
             from zoneinfo import ZoneInfo
@@ -72,6 +84,26 @@ def parse_started_at(value: Any, tz_name: str = "Asia/Shanghai") -> datetime | N
         except Exception:  # noqa: BLE001 - unknown zone: take UTC
             dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc)
+
+
+def parse_started_at(value: Any, tz_name: str = "Asia/Shanghai") -> datetime | None:
+    """``started_at`` metadata (ISO 8601) as an aware UTC datetime; naive times are local
+    (``tz_name``). Unparseable values and times out of range (:func:`started_at_error`) give
+    ``None``."""
+    try:
+        return _started_at(value, tz_name)
+    except StartedAtError:
+        return None
+
+
+def started_at_error(value: Any, tz_name: str = "Asia/Shanghai") -> str | None:
+    """Why ``started_at`` metadata cannot be used (a time outside :data:`STARTED_AT_YEARS`),
+    as a message for people; ``None`` when it is usable, absent or not a time at all."""
+    try:
+        _started_at(value, tz_name)
+    except StartedAtError as exc:
+        return str(exc)
+    return None
 
 
 def _copy_durably(src: Path, dest: Path) -> None:

@@ -244,33 +244,48 @@ def _mel_filterbank() -> np.ndarray:
 _FB = _mel_filterbank()
 
 
+#: Frames analysed at once by :func:`frame_features` (memory stays bounded).
+_BLOCK = 2048
+
+
 def frame_features(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray,
                                                                    np.ndarray]:
     """Per-frame features at 10 ms: ``(mfcc[n, 13], log_energy[n], f0_hz[n])``.
 
     ``mfcc[:, 0]`` is the log energy in the telephone band; ``f0_hz`` is ``nan`` where
     unvoiced. Frame ``i`` is centred at ``i * 0.01 + 0.0125`` s.
+
+    The signal is kept at 8 kHz in float32 and analysed in blocks of :data:`_BLOCK` frames
+    (and the pitch in blocks of its own), so memory beyond the 120 bytes a frame of the result
+    stays a few tens of MB however long the recording is.
     """
-    x = _to_rate(samples, sample_rate, RATE).astype(np.float64)
+    x = _to_rate(samples, sample_rate, RATE)  # float32
     if len(x) < _WIN + _HOP:
         return np.zeros((0, _N_MFCC)), np.zeros(0), np.zeros(0)
-    x = np.append(x[0], x[1:] - 0.97 * x[:-1])  # pre-emphasis
     n = 1 + (len(x) - _WIN) // _HOP
-    idx = np.arange(_WIN)[None, :] + _HOP * np.arange(n)[:, None]
-    frames = x[idx] * np.hamming(_WIN)[None, :]
-    power = np.abs(np.fft.rfft(frames, _NFFT)) ** 2
-    mel = np.log(power @ _FB.T + 1e-10)
-    mfcc = dct(mel, type=2, norm="ortho", axis=1)[:, :_N_MFCC]
-    log_e = np.log10(np.sum(frames ** 2, axis=1) / _WIN + 1e-12) * 10
-    f0 = f0_track(_to_rate(samples, sample_rate, RATE), RATE)
+    mfcc, log_e = np.empty((n, _N_MFCC)), np.empty(n)
+    window = np.hamming(_WIN)[None, :]
+    offsets = np.arange(_WIN)[None, :]
+    for i in range(0, n, _BLOCK):
+        m = min(_BLOCK, n - i)
+        a, b = i * _HOP, (i + m - 1) * _HOP + _WIN
+        seg = np.asarray(x[max(0, a - 1):b], dtype=np.float64)
+        if a == 0:
+            y = np.append(seg[0], seg[1:] - 0.97 * seg[:-1])  # pre-emphasis
+        else:
+            y = seg[1:] - 0.97 * seg[:-1]
+        frames = y[offsets + _HOP * np.arange(m)[:, None]] * window
+        power = np.abs(np.fft.rfft(frames, _NFFT)) ** 2
+        mel = np.log(power @ _FB.T + 1e-10)
+        mfcc[i:i + m] = dct(mel, type=2, norm="ortho", axis=1)[:, :_N_MFCC]
+        log_e[i:i + m] = np.log10(np.sum(frames ** 2, axis=1) / _WIN + 1e-12) * 10
+    f0 = f0_track(x, RATE)
     # f0 frame i spans [i*80, i*80+320): centre 20 ms; shift by ~1 frame to the mfcc grid
     f0a = np.full(n, np.nan)
     m = min(n - 1, len(f0))
     if m > 0:
         f0a[1:1 + m] = f0[:m]
     return mfcc, log_e, f0a
-
-
 
 
 class _PartyModel:

@@ -60,32 +60,58 @@ _FRAME = 320   # 40 ms at 8 kHz: two periods of the lowest pitch
 _HOP = 80      # 10 ms
 
 
+#: Frames analysed at once: memory stays bounded (a few tens of MB) whatever the duration.
+_F0_BLOCK = 512
+
+
 def f0_track(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """Fundamental frequency per 10 ms frame (Hz), ``nan`` where unvoiced or silent.
+
+    Frames are analysed in blocks of :data:`_F0_BLOCK`, and only those loud enough to be
+    voiced, so memory does not grow with the recording beyond the result (8 bytes a frame)
+    and an 8 kHz input (which is not copied).
 
     Args:
         samples: one channel, float in [-1, 1]; resampled to 8 kHz first.
         sample_rate: Hz.
     """
-    x = np.asarray(samples, dtype=np.float64)
+    x = np.asarray(samples)
     if sample_rate != PITCH_RATE:
         g = np.gcd(int(sample_rate), PITCH_RATE)
-        x = resample_poly(x, PITCH_RATE // g, int(sample_rate) // g)
-    tau_min = int(PITCH_RATE / PITCH_FMAX)
-    tau_max = int(PITCH_RATE / PITCH_FMIN) + 1
-    width = _FRAME - tau_max  # integration window
+        x = resample_poly(np.asarray(x, dtype=np.float64), PITCH_RATE // g,
+                          int(sample_rate) // g)
     if len(x) < _FRAME:
         return np.zeros(0)
     n_frames = 1 + (len(x) - _FRAME) // _HOP
-    idx = np.arange(_FRAME)[None, :] + _HOP * np.arange(n_frames)[:, None]
-    frames = x[idx]
-    energy = np.mean(frames[:, :width] ** 2, axis=1)
+    f0 = np.full(n_frames, np.nan)
+    for i in range(0, n_frames, _F0_BLOCK):
+        m = min(_F0_BLOCK, n_frames - i)
+        seg = np.asarray(x[i * _HOP:(i + m - 1) * _HOP + _FRAME], dtype=np.float64)
+        f0[i:i + m] = _f0_frames(seg, m)
+    return f0
+
+
+def _f0_frames(x: np.ndarray, n_frames: int) -> np.ndarray:
+    """YIN f0 of the ``n_frames`` frames of ``x`` (8 kHz, float64, frame ``i`` at ``i * _HOP``)."""
+    tau_min = int(PITCH_RATE / PITCH_FMAX)
+    tau_max = int(PITCH_RATE / PITCH_FMIN) + 1
+    width = _FRAME - tau_max  # integration window
+    f0 = np.full(n_frames, np.nan)
+    idx = np.arange(width)[None, :] + _HOP * np.arange(n_frames)[:, None]
+    energy = np.mean(x[idx] ** 2, axis=1)
+    loud = energy > 10 ** (-50 / 10) * 1.0
+    frame_rows = np.nonzero(loud)[0]  # a quiet frame is never voiced: not analysed
+    if len(frame_rows) == 0:
+        return f0
+    frames = x[np.arange(_FRAME)[None, :] + _HOP * frame_rows[:, None]]
+    n = len(frame_rows)
     # difference function d(tau) = e(0) + e(tau) - 2 r(tau), r via FFT cross-correlation
     nfft = 1 << int(np.ceil(np.log2(2 * _FRAME)))
     spec_a = sfft.rfft(frames[:, :width], nfft)
     spec_b = sfft.rfft(frames, nfft)
     r = sfft.irfft(np.conj(spec_a) * spec_b, nfft)[:, :tau_max + 1]
-    sq = np.concatenate([np.zeros((n_frames, 1)), np.cumsum(frames ** 2, axis=1)], axis=1)
+    del spec_a, spec_b
+    sq = np.concatenate([np.zeros((n, 1)), np.cumsum(frames ** 2, axis=1)], axis=1)
     taus = np.arange(tau_max + 1)
     e_tau = sq[:, taus + width] - sq[:, taus]
     d = np.maximum(sq[:, [width]] + e_tau - 2 * r, 0.0)
@@ -93,11 +119,9 @@ def f0_track(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     cum = np.cumsum(d[:, 1:], axis=1)
     cmnd = np.ones_like(d)
     cmnd[:, 1:] = d[:, 1:] * taus[1:] / np.maximum(cum, 1e-12)
-    f0 = np.full(n_frames, np.nan)
-    loud = energy > 10 ** (-50 / 10) * 1.0
     band = cmnd[:, tau_min:tau_max]
     below = band < _YIN_THRESHOLD
-    has = below.any(axis=1) & loud
+    has = below.any(axis=1)
     rows = np.nonzero(has)[0]
     if len(rows) == 0:
         return f0
@@ -119,7 +143,7 @@ def f0_track(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     ok = np.abs(den) > 1e-12
     shift = np.where(ok, 0.5 * (a - c) / np.where(ok, den, 1.0), 0.0)
     tau[inner] = t_i + np.clip(shift, -1, 1)
-    f0[rows] = PITCH_RATE / tau
+    f0[frame_rows[rows]] = PITCH_RATE / tau
     return f0
 
 

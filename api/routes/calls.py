@@ -87,7 +87,7 @@ def get_call(call_id: str, user: CurrentUser, db: SessionDep, settings: Settings
     return CallDetail.model_validate(svc.detail(db, user, call_id, settings))
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")  # longer numbers: 416, not int()
 
 
 @router.get("/{call_id}/audio", responses={**NOT_FOUND, 206: {"description": "部分内容"},

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from api.services.errors import Invalid, NotFound
 from models import Agent, Appeal, Call, Finding, Review, User
 from qa.assessment_store import grading, local_tz, outcome_of
+from qa.recordings import STARTED_AT_YEARS
 from qa.settings import Settings
 
 CALL_NOT_FOUND = "通话不存在或无权查看 / call not found"
@@ -86,6 +87,11 @@ REVIEW_FILTERS = ("pending", "reviewed", "upheld", "overturned", "none")
 
 def _apply_filters(q: Select, f: CallFilters, settings: Settings) -> Select:
     tz = local_tz(settings)
+    lo, hi = STARTED_AT_YEARS
+    for value in (f.date_from, f.date_to):
+        if value and not lo <= value.year <= hi:
+            raise Invalid(f"日期超出范围（应在 {lo}–{hi} 年之间）/ date out of range "
+                          f"(years {lo}–{hi}): {value.isoformat()}")
     if f.date_from and f.date_to and f.date_from > f.date_to:
         raise Invalid("开始日期不能晚于结束日期 / date_from is after date_to")
     if f.score_min is not None and f.score_max is not None and f.score_min > f.score_max:

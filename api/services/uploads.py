@@ -50,6 +50,14 @@ def _probe(path: Path) -> None:
         raise Invalid(f"不是可识别的录音文件 / not a recognisable recording: {exc}") from None
 
 
+def _remove(*paths: Path) -> None:
+    for p in paths:
+        try:
+            p.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not remove %s: %s", p, exc)
+
+
 def save_upload(db: Session, user: User, settings: Settings, filename: str, stream: BinaryIO,
                 metadata: dict[str, Any] | None, ip: str | None = None,
                 engine=None) -> tuple[Call, bool]:
@@ -59,6 +67,7 @@ def save_upload(db: Session, user: User, settings: Settings, filename: str, stre
     :class:`Invalid` for an empty file, a disallowed suffix, or content that is not audio.
     """
     from qa.ingest import Ingestor, sha256_file
+    from qa.recordings import metadata_from_name, started_at_error
 
     name = _safe_name(filename)
     suffixes = tuple(s.strip().lower() for s in settings.ingest_suffixes.split(",") if s.strip())
@@ -84,6 +93,11 @@ def save_upload(db: Session, user: User, settings: Settings, filename: str, stre
         if size == 0:
             raise Invalid("上传的文件是空的 / the uploaded file is empty")
         _probe(tmp)
+        meta = metadata_from_name(dest.name, settings.filename_pattern)
+        meta.update(metadata or {})
+        problem = started_at_error(meta.get("started_at"), settings.timezone)
+        if problem:
+            raise Invalid(f"started_at：{problem}")
         sha = sha256_file(tmp)
         existing = db.scalar(select(Call).where(Call.content_sha256 == sha))
         if existing is not None:
@@ -92,18 +106,23 @@ def save_upload(db: Session, user: User, settings: Settings, filename: str, stre
                   {"filename": name, "duplicate": True}, ip)
             db.commit()
             return existing, True
+        meta_path = dest.with_name(dest.name.rsplit(".", 1)[0] + ".meta.json")
         if metadata:
-            meta_path = dest.with_name(dest.name.rsplit(".", 1)[0] + ".meta.json")
             meta_path.write_text(json.dumps(metadata, ensure_ascii=False), encoding="utf-8")
         tmp.rename(dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     ingestor = Ingestor(folder, engine or db.get_bind(), settings)
-    outcome = ingestor.ingest_file(dest)[0]
+    try:
+        outcome = ingestor.ingest_file(dest)[0]
+    except BaseException:
+        _remove(dest, meta_path)
+        raise
     db.expire_all()
     call = db.scalar(select(Call).where(Call.content_sha256 == sha))
-    if call is None:  # quarantined by ingestion
+    if call is None:  # quarantined by ingestion (it keeps its own copy)
+        _remove(dest, meta_path)
         raise Invalid(f"文件无法入库（{outcome}）/ the file was not accepted")
     audit(db, user, "call.upload", "call", call.id,
           {"filename": name, "size": size, "duplicate": outcome == "duplicates"}, ip)

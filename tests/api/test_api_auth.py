@@ -51,6 +51,18 @@ def test_login_throttling(anon, app):
                      json={"username": "a2", "password": PASSWORD}).status_code == 200
 
 
+def test_login_throttling_ignores_the_case_of_the_name(anon, app):
+    names = ["A1", "a1", " A1", "ａ１", "A1 "]  # one account to the login, one to the throttle
+    for i in range(app.state.settings.login_max_failures):
+        assert anon.post("/api/v1/auth/login", json={"username": names[i % len(names)],
+                                                     "password": "bad-bad-bad"}).status_code == 401
+    for name in ("a1", "A1"):
+        r = anon.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
+        assert r.status_code == 429 and "次数过多" in r.json()["detail"]
+    assert anon.post("/api/v1/auth/login",
+                     json={"username": "A2", "password": PASSWORD}).status_code == 200
+
+
 def test_forged_session_rejected(app):
     forged = URLSafeTimedSerializer("not-the-key-" * 3, salt="hotline-qa.session").dumps(
         {"u": 1, "s": "x", "c": "y"})

@@ -133,6 +133,31 @@ def test_audio_full_and_range(agent1, sup):
     assert sup.get("/api/v1/calls/pub-010/audio").status_code == 404
 
 
+def test_extreme_dates_and_huge_ranges_are_refused_not_500(sup):
+    for params in ({"date_to": "9999-12-31"}, {"date_from": "0001-01-01"},
+                   {"date_from": "0001-01-01", "date_to": "9999-12-31"}):
+        r = sup.get("/api/v1/calls", params=params)
+        assert r.status_code == 422, (params, r.text)
+        assert "日期超出范围" in r.json()["detail"] and "out of range" in r.json()["detail"]
+    assert sup.get("/api/v1/calls", params={"date_from": "1970-01-01",
+                                            "date_to": "2999-12-31"}).json()["total"] == 40
+    r = sup.get("/api/v1/calls/pub-001/audio", headers={"Range": "bytes=" + "9" * 5000 + "-"})
+    assert r.status_code == 416
+    r = sup.get("/api/v1/calls/pub-001/audio", headers={"Range": "bytes=0-" + "9" * 5000})
+    assert r.status_code == 416
+
+
+def test_close_month_body_is_bounded(sup):
+    ids = [f"X{i:05d}" for i in range(20_000)]
+    r = sup.post("/api/v1/assessments/2026-11/close", json={"agent_ids": ids})
+    assert r.status_code == 422
+    (err,) = r.json()["detail"]
+    assert err["field"] == "agent_ids" and "项数过多" in err["message"]
+    r = sup.post("/api/v1/assessments/2026-11/close",
+                 json={"agent_ids": ["A1001", "A1001", "nobody"]})  # repeats and unknowns: skipped
+    assert r.status_code == 200 and [a["agent_id"] for a in r.json()] == ["A1001"]
+
+
 def test_upload_enqueues_a_job(sup, db, app):
     wav = (DATA / "calls" / "pub-003.stereo.wav").read_bytes()
     r = sup.post("/api/v1/calls/upload", files={"file": ("来电 录音.wav", wav, "audio/wav")},
@@ -167,6 +192,19 @@ def test_upload_validation(sup, agent1, app):
     r = agent1.post("/api/v1/calls/upload", files={"file": ("x.wav", b"RIFF", "audio/wav")})
     assert r.status_code == 403
     assert not list((Path(app.state.settings.home) / "uploads").rglob("*.part"))
+
+
+def test_upload_with_a_start_time_out_of_range_is_refused_and_leaves_nothing(sup, app):
+    wav = (DATA / "calls" / "pub-002.mono.wav").read_bytes()
+    r = sup.post("/api/v1/calls/upload", files={"file": ("x.wav", wav, "audio/wav")},
+                 data={"metadata": '{"agent_id": "A1001", "started_at": "0001-01-01T00:00:00"}'})
+    assert r.status_code == 422 and "录音时间超出范围" in r.json()["detail"]
+    # the same time read from the file name by the pattern
+    r = sup.post("/api/v1/calls/upload", files={
+        "file": ("00010101_000000_A1001_13800000000.wav", wav, "audio/wav")})
+    assert r.status_code == 422 and "录音时间超出范围" in r.json()["detail"]
+    uploads = Path(app.state.settings.home) / "uploads"
+    assert not [p for p in uploads.rglob("*") if p.is_file()]  # no orphan file
 
 
 def test_classification_correction_is_a_training_example(sup, agent1, db):

@@ -417,3 +417,96 @@ def test_new_calls_are_scored_with_the_form_an_admin_activated(tmp_path, db_url)
         # the same transcript loses twice the points under the stricter form
         assert 100 - after.score == pytest.approx(2 * (100 - before.score))
         assert after.score < before.score
+
+
+def test_a_file_name_read_as_year_one_is_quarantined_and_ingestion_goes_on(tmp_path, db_url):
+    from qa.recordings import parse_started_at, started_at_error
+    assert parse_started_at("0001-01-01T00:00:00") is None  # was OverflowError
+    assert "录音时间超出范围" in started_at_error("0001-01-01T00:00:00")
+    assert started_at_error("2026-11-02T09:15:00") is None and started_at_error("x") is None
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    bad = inbox / "00010101_000000_A1001_13800000000.wav"
+    shutil.copy(DATA / "calls" / "pub-002.mono.wav", bad)
+    _transcript(inbox / "good.json")
+    settings = _settings(tmp_path, db_url)
+    summary = run_ingest(inbox, settings=settings, once=True)
+    assert summary == {"processed": 1, "duplicates": 0, "quarantined": 1, "failed": 0}
+    (reason,) = settings.effective_quarantine_dir.glob(f"*{bad.name}.reason.txt")
+    lines = reason.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "bad_started_at" and "录音时间超出范围" in lines[1] and "0001-01-01" in lines[1]
+    with session_scope(db_url) as s:
+        row = s.scalar(select(SourceFile).where(SourceFile.path == str(bad)))
+        assert row.outcome == "quarantined" and "out of range" in row.reason
+        assert [c.filename for c in s.scalars(select(Call))] == ["good.json"]
+    # a restart does not die on it either, and does not count it twice
+    assert run_ingest(inbox, settings=settings, once=True) == {
+        "processed": 0, "duplicates": 0, "quarantined": 0, "failed": 0}
+
+
+def test_a_file_that_breaks_ingestion_is_quarantined_and_the_rest_goes_on(tmp_path, monkeypatch):
+    db_url = f"sqlite:///{tmp_path / 'qa.db'}"
+    inbox = tmp_path / "in"
+    _transcript(inbox / "a-poison.json")
+    _transcript(inbox / "b-good.json", agent_id="A2")
+    real = Ingestor.metadata_for
+
+    def metadata_for(self, path):
+        if path.name == "a-poison.json":
+            raise RuntimeError("unexpected")
+        return real(self, path)
+    monkeypatch.setattr(Ingestor, "metadata_for", metadata_for)
+    settings = _settings(tmp_path, db_url)
+    summary = run_ingest(inbox, settings=settings, once=True)
+    assert summary == {"processed": 1, "duplicates": 0, "quarantined": 1, "failed": 0}
+    (reason,) = settings.effective_quarantine_dir.glob("*a-poison.json.reason.txt")
+    lines = reason.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "ingest_error" and "收取时出错" in lines[1] and "RuntimeError" in lines[1]
+
+
+def test_health_reports_a_stopped_or_failing_ingestion(tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    db_url = f"sqlite:///{tmp_path / 'qa.db'}"
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    settings = _settings(tmp_path, db_url, secret_key="k" * 32)
+    status_file = settings.home / "ingest-status.json"
+    app = create_app(settings, web=False)
+    with TestClient(app) as c:
+        assert c.get("/api/v1/health").json() == {"status": "ok"}  # no ingestion here
+        stop = threading.Event()
+        t = threading.Thread(target=run_ingest, args=(inbox,),
+                             kwargs={"settings": settings, "stop": stop, "poll_s": 0.1})
+        t.start()
+        try:
+            deadline = time.monotonic() + 30
+            while not status_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            r = c.get("/api/v1/health")
+            assert r.status_code == 200 and r.json()["ingestion"]["state"] == "running"
+            # every pass fails (e.g. the database): still running, but health says so
+            monkeypatch.setattr(Ingestor, "scan",
+                                lambda self, paths=None: (_ for _ in ()).throw(RuntimeError("db")))
+            while time.monotonic() < deadline:
+                r = c.get("/api/v1/health")
+                if r.status_code == 503:
+                    break
+                time.sleep(0.1)
+            assert r.status_code == 503 and r.json()["status"] == "degraded"
+            assert "正在重试" in r.json()["ingestion"]["message"]
+            assert t.is_alive()  # the loop did not die
+        finally:
+            stop.set()
+            t.join(60)
+        r = c.get("/api/v1/health")
+        assert r.status_code == 503 and r.json()["ingestion"]["state"] == "stopped"
+        assert "录音收取已停止" in r.json()["ingestion"]["message"]
+        # a process that died without a word: its report goes stale
+        doc = json.loads(status_file.read_text(encoding="utf-8"))
+        doc.update(state="running", updated_at="2026-01-01T00:00:00+00:00")
+        status_file.write_text(json.dumps(doc), encoding="utf-8")
+        r = c.get("/api/v1/health")
+        assert r.status_code == 503 and r.json()["ingestion"]["state"] == "stale"
+    app.state.engine.dispose()

@@ -258,3 +258,43 @@ def test_turn_prior_question_sentence_comma_and_hold():
     assert p[0] > 0.5 > p[1] > p[3] > p[2]
     assert abs(p[4] - 0.5) < 1e-9
     assert np.allclose(np.exp(log_sw) + np.exp(log_st), 1.0)
+
+
+def test_frame_features_memory_stays_small_on_a_long_call():
+    """Issue 20: the features of a 3-hour recording took a worker to 22 GB (the whole call's
+    frames in float64, ≈255 MB a minute). Blocks keep the working memory flat."""
+    import tracemalloc
+
+    from transcribe.diarize import frame_features
+    rng = np.random.default_rng(0)
+    x = (1e-3 * rng.standard_normal(30 * 60 * 8000)).astype(np.float32)  # 30 min, low noise
+    t = np.arange(20 * 8000) / 8000  # and 20 s of a voiced sound, so that pitch is analysed
+    x[60 * 8000:80 * 8000] += (0.2 * np.sin(2 * np.pi * 150 * t)
+                               + 0.1 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
+    tracemalloc.start()
+    try:
+        mfcc, log_e, f0 = frame_features(x, 8000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    result = mfcc.nbytes + log_e.nbytes + f0.nbytes  # 120 bytes a frame: 20.6 MiB
+    assert len(mfcc) == len(log_e) == len(f0) == (len(x) - 200) // 80 + 1
+    assert peak - result < 48 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+    voiced = f0[6000:8000]
+    assert np.isfinite(voiced).mean() > 0.9 and abs(np.nanmedian(voiced) - 150) < 3
+    assert np.isnan(f0[10000:]).all()
+
+
+def test_frame_features_do_not_depend_on_the_block_size(mono_call, monkeypatch):
+    import transcribe.diarize as diarize
+    import transcribe.measure as measure
+    audio, _ = mono_call
+    x = audio.channels[0][:40 * audio.sample_rate]
+    ref = diarize.frame_features(x, audio.sample_rate)
+    monkeypatch.setattr(diarize, "_BLOCK", 37)
+    monkeypatch.setattr(measure, "_F0_BLOCK", 11)
+    small = diarize.frame_features(x, audio.sample_rate)
+    np.testing.assert_allclose(small[0], ref[0], rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(small[1], ref[1])
+    np.testing.assert_array_equal(small[2], ref[2])
+    assert np.isfinite(ref[2]).sum() > 100

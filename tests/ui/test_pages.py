@@ -81,6 +81,9 @@ def test_call_list_filters_and_paging(sup):
     assert "开始日期不能晚于结束日期" in r.text
     r = sup.get("/calls", params={"call_type": "complaint", "page": "1"})
     assert r.status_code == 200 and "投诉" in r.text
+    for params in ({"date_to": "9999-12-31"}, {"date_from": "0001-01-01"}):
+        r = sup.get("/calls", params=params)
+        assert r.status_code == 200 and "日期超出范围" in r.text, params
 
 
 def test_call_page_marks_evidence_and_offers_review(sup):
