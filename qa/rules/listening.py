@@ -25,6 +25,8 @@ class NoInterrupting(Rule):
     ≥ 1 秒、客户在坐席开口后 2 秒内停下）计一次打断，超过 1 次不合格。
     “是/嗯/好的/对”等简短附和（< 1.5 秒）不算打断。
 
+    判断：生硬反问既看句式，也看对话行为模型（repeat_bare 与 repeat_polite 的比较）。
+
     正例：客户说完后坐席再回应；客户陈述时坐席只轻声“嗯”。
 
     反例：客户正在诉说垃圾三天未清运，坐席插话“不可能三天没收”，客户被迫停下，且不止一次。
@@ -152,18 +154,19 @@ class PoliteClarification(Rule):
         for u in ctx.agent:
             bare = next((m for r in bare_res for m in [r.search(u.text)] if m), None)
             clar = ctx.matcher.first(u, self.clarify_phrases)
+            # the model adds blunt requests the patterns miss (a polite one it finds changes
+            # nothing: no deduction); a lone 嗯/啊 without a question mark is listening
             p_bare, p_polite = ctx.act(u, "repeat_bare"), ctx.act(u, "repeat_polite")
-            if not bare and not clar and max(p_bare, p_polite) < t:
+            asked = p_bare >= t and p_bare > p_polite and (
+                "？" in u.text or "?" in u.text or len(normalize(u.text).text) >= 3)
+            if not bare and not clar and not asked:
                 continue
             asks.append(u)
             polite = ctx.matcher.first(u, self.polite_phrases)
             talking = any(c.start < u.start < c.end - 0.3 for c in ctx.customer)
-            if not bare and not clar and p_bare >= t and p_bare > p_polite:
+            if not bare and not clar:
                 hits.append(ActHit(ctx, u, "repeat_bare", p_bare))
                 bad.append((Evidence.from_utterance(u), "直接反问"))
-            elif not bare and not clar:
-                if talking:
-                    bad.append((Evidence.from_utterance(u), "客户未讲完就要求重复"))
             elif bare and not polite:
                 bad.append((Evidence.from_utterance(u, bare.group(0).strip("，。！,.! ")
                                                     or u.text), "直接反问"))

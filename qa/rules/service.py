@@ -29,6 +29,18 @@ class ConfirmUnderstanding(Rule):
     """确认客户听明白：解答或给出安排后，确认客户是否清楚、是否认可
     （“您看这样可以吗”“您清楚了吗”“还有什么不明白的吗”）。复述号码时的“对吗”不算。
 
+    判断：确认用语是锚点；换了说法的确认由对话行为模型判断（check_understanding）。
+
+    判断：客户是否反映问题由模型对客户话语的判断决定（problem），列出的问题词须得到模型一定程度的认可；理解或歉意既看固定说法，也看模型（empathy / calming）。
+
+    判断：具体时间按时间表达式识别，也看对话行为模型（deadline）；“有空就去”“有结果通知”等不算。
+
+    判断：客户是否提意见建议由模型判断（suggestion）；感谢并表示改进既看固定说法，也看模型（thanks_suggestion）。
+
+    判断：超出范围既看单位名称，也看模型判断的转介（referral）；致歉与去处既看固定说法，也看模型。
+
+    判断：超出权限的要求既看固定说法，也看模型对客户话语的判断（beyond_authority）；上报并承诺回复既看固定说法，也看模型（escalation）。
+
     正例：“……周五之前安排修剪，您看这样可以吗？”
 
     反例：解答完缴费方式就结束，从未确认客户是否听明白。
@@ -250,13 +262,10 @@ class ThankSuggestion(Rule):
 
     def evaluate(self, ctx: RuleContext) -> Finding:
         t = self.act_threshold
-        if ctx.has_acts:
-            cue = best_act_hit(ctx, ctx.customer, "suggestion", t)
-            if cue is None:
-                cue = next((m for m in ctx.find(ctx.customer, self.suggestion_phrases)
-                            if ctx.act(m.utterance, "suggestion") >= t / 2), None)
-        else:
-            cue = ctx.first(ctx.customer, self.suggestion_phrases)
+        # the listed cues (建议, comparisons with the former company or other estates) are
+        # certain; the model adds suggestions worded otherwise
+        cue = ctx.first(ctx.customer, self.suggestion_phrases) or \
+            best_act_hit(ctx, ctx.customer, "suggestion", t)
         typed = ctx.call_type == "suggestion" or ctx.complaint_type == "expectation"
         if cue is None and not typed:
             return self.na("客户未提意见或建议 / no suggestion")
