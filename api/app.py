@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
-from api.security import Signer, resolve_secret_key
+from api.security import SecurityHeadersMiddleware, Signer, resolve_secret_key
 from api.services.errors import ServiceError
 from models import make_engine, session_factory
 from qa.settings import Settings, get_settings
@@ -66,6 +66,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine or make_engine(settings.effective_database_url)
     app.state.sessions = session_factory(app.state.engine)
     app.state.signer = Signer(resolve_secret_key(settings), settings.session_max_age_s)
+    # X-Frame-Options, CSP, nosniff, Referrer-Policy on every response (API, pages, files)
+    app.add_middleware(SecurityHeadersMiddleware, docs_path=app.docs_url)
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:

@@ -1,7 +1,8 @@
 """Typed dependencies of the routes: database session, settings, the current user by role.
 
 ``SessionDep`` — a SQLAlchemy session for the request (rolled back on error; handlers commit).
-``CurrentUser`` — any signed-in, active user (session cookie or bearer token); a write request
+``CurrentUser`` — any signed-in, active user (session cookie or bearer token whose session is
+still open on the server, see :func:`api.security.session_user`); a write request
 authenticated by the cookie must carry the CSRF token. ``SupervisorUser`` — supervisor or admin.
 ``AdminUser`` — admin only.
 """
@@ -13,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Path, Request, status
 from sqlalchemy.orm import Session
 
-from api.security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_matches, password_stamp
+from api.security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_matches, session_user
 from models import User
 from qa.settings import Settings
 
@@ -56,11 +57,9 @@ async def get_current_user(request: Request, db: SessionDep) -> User:
         cookie = request.cookies.get(SESSION_COOKIE)
         data = signer.read_session(cookie) if cookie else None
         via_cookie = True
-    if data is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNAUTHENTICATED,
-                            headers={"WWW-Authenticate": "Bearer"})
-    user = db.get(User, data.user_id)
-    if user is None or not user.active or password_stamp(user.password_hash) != data.stamp:
+    # the signature alone is not enough: the session/token must still be open on the server
+    user = session_user(db, data, "session" if via_cookie else "token")
+    if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNAUTHENTICATED,
                             headers={"WWW-Authenticate": "Bearer"})
     if user.password_one_time and request.url.path not in ONE_TIME_ALLOWED:
@@ -78,6 +77,7 @@ async def get_current_user(request: Request, db: SessionDep) -> User:
                                 "or invalid")
     request.state.user = user
     request.state.csrf_token = data.csrf or None
+    request.state.session_id = data.sid
     return user
 
 

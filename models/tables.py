@@ -32,6 +32,7 @@ ATTEMPT_OUTCOMES = ("running", "done", "retry", "failed", "quarantined", "lost")
 APPEAL_STATES = ("open", "accepted", "rejected")
 FILE_OUTCOMES = ("new", "duplicate", "quarantined", "ignored")
 CLASSIFICATION_KINDS = ("model", "correction")
+SESSION_KINDS = ("session", "token")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -93,6 +94,24 @@ class LoginAttempt(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
     success: Mapped[bool] = mapped_column(Boolean, default=False)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuthSession(Base):
+    """A signed-in browser session (``kind='session'``) or API bearer token (``'token'``),
+    held on the server: the signed cookie / token carries a random id whose SHA-256 is ``id``.
+    Signing out deletes the row; disabling the user or changing the password deletes all of the
+    user's rows, so a replayed cookie or token no longer authenticates (and re-enabling the user
+    revives nothing). Written by ``api.security``."""
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = (CheckConstraint(_in("kind", SESSION_KINDS), name="kind"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
 
 
 # --------------------------------------------------------------------------- calls

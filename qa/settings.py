@@ -29,9 +29,13 @@ class Settings(TranscribeSettings):
     session_max_age_s: int = 12 * 3600
     # Cookies only over HTTPS (set true behind TLS).
     secure_cookies: bool = False
-    # Login throttling: at most this many failures per username (or per address) per window.
+    # Login throttling (api/security.py): failures within the window past this many for a
+    # username (from anywhere but an address the user signed in from), or past 4 times as many
+    # for an address, make the next try wait login_backoff_s, doubling with every further
+    # failure, at most the window (a backoff, not a lock-out of the real user).
     login_max_failures: int = 5
     login_window_s: int = 15 * 60
+    login_backoff_s: int = 30
     # Uploads through the API: largest accepted file.
     upload_max_bytes: int = 200 * 1024 * 1024
     # Days after a call's result is first available during which an agent may appeal.

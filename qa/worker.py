@@ -17,7 +17,11 @@ processes — the embedded pool of :class:`WorkerPool`, or Celery workers
   malformed transcript is permanent: the file goes to the quarantine with a ``.reason.txt`` and
   the job ends ``quarantined``. Anything else is transient: the job waits
   ``retry_backoff_s * 2**(attempt-1)`` seconds and is retried, up to ``job_max_attempts``
-  claims, then ends ``failed`` with its last error.
+  claims, then ends ``failed`` with its last error;
+* **dying workers**: when the embedded pool sees a worker process die holding a job
+  (:func:`handle_dead_worker`), the attempt ends ``lost`` and the job is resumed at once; a
+  job whose worker dies a second time (an input that kills its worker, e.g. out of memory) is
+  quarantined with reason ``worker_died`` instead of being retried blindly.
 
 One transcriber and one classifier are built per worker process and reused.
 """
@@ -200,6 +204,68 @@ def release_dead_local_leases(engine: Engine) -> int:
     if n:
         log.warning("released %d job(s) of dead worker processes", n)
     return n
+
+
+WORKER_DIED = "worker_died"
+#: A job whose worker process died this many times (seen by the pool) is quarantined.
+WORKER_DEATHS_TO_QUARANTINE = 2
+
+
+def handle_dead_worker(engine: Engine, owner_prefix: str, settings: Settings,
+                       exitcode: int | None = None) -> tuple[int, int]:
+    """A worker process (lease owners starting with ``owner_prefix``) is known to have died:
+    its running attempts end ``lost`` (noted ``worker_died: …``); a job whose worker has now
+    died ``WORKER_DEATHS_TO_QUARANTINE`` times is quarantined with reason ``worker_died``, the
+    others are made claimable at once (resumed). Returns ``(released, quarantined)``."""
+    now = utcnow()
+    note = (f"{WORKER_DIED}: 处理进程在处理中意外退出（退出码 {exitcode}） / the worker process "
+            f"died during this attempt (exit code {exitcode})")
+    with session_scope(engine) as s:
+        held = s.execute(select(Job.id, Job.lease_owner).where(
+            Job.state == "running",
+            Job.lease_owner.startswith(owner_prefix, autoescape=True))).all()
+        for jid, owner in held:
+            s.execute(update(JobAttempt).where(JobAttempt.job_id == jid,
+                                               JobAttempt.worker == owner,
+                                               JobAttempt.outcome == "running")
+                      .values(outcome="lost", finished_at=now, error=note))
+        deaths = dict(s.execute(
+            select(JobAttempt.job_id, func.count()).where(
+                JobAttempt.job_id.in_([jid for jid, _ in held]), JobAttempt.outcome == "lost",
+                JobAttempt.error.startswith(f"{WORKER_DIED}:", autoescape=True))
+            .group_by(JobAttempt.job_id)).all()) if held else {}
+    quarantined = sum(_quarantine_dead_worker_job(engine, jid, owner, deaths[jid], settings)
+                      for jid, owner in held
+                      if deaths.get(jid, 0) >= WORKER_DEATHS_TO_QUARANTINE)
+    released = release_leases(engine, owner_prefix)
+    return released, quarantined
+
+
+def _quarantine_dead_worker_job(engine: Engine, job_id: int, owner: str, deaths: int,
+                                settings: Settings) -> bool:
+    """Quarantine the job a dead ``owner`` held (reason ``worker_died``); whether it was."""
+    with session_scope(engine) as s:
+        job = s.get(Job, job_id)
+        call = s.get(Call, job.call_id)
+        path = Path(call.store_path or call.source_path)
+        source, filename, call_id = Path(call.source_path), call.filename, call.id
+    message = (f"处理这通录音时处理进程已 {deaths} 次意外退出（如内存不足），已隔离，不再重试 / "
+               f"the worker process died {deaths} times on this recording (e.g. out of "
+               f"memory): quarantined, not retried")
+    qpath = quarantine_file(path if path.exists() else source, settings.effective_quarantine_dir,
+                            f"{call_id}__{filename}", WORKER_DIED, message)
+    now = utcnow()
+    with session_scope(engine) as s:
+        if not _held(s, job_id, owner, "quarantined", finished_at=now, last_error=message,
+                     error_kind=WORKER_DIED):
+            s.rollback()
+            return False
+        s.execute(update(Call).where(Call.id == call_id).values(
+            status="quarantined", error=message, store_path=str(qpath)))
+    if path.exists() and path != qpath and _inside(path, settings.effective_store_dir):
+        path.unlink()  # keep the store tidy: only good recordings stay there
+    log.warning("job %s quarantined (%s): %s", job_id, WORKER_DIED, message)
+    return True
 
 
 def fail_exhausted(engine: Engine) -> int:
@@ -509,13 +575,15 @@ class WorkerPool:
         return [p.pid for p in self.procs if p.is_alive()]
 
     def check(self) -> None:
-        """Replace dead workers (releasing their jobs) and end exhausted jobs."""
+        """Replace dead workers (resuming their jobs, quarantining a job that killed its
+        worker twice: :func:`handle_dead_worker`) and end exhausted jobs."""
         host = socket.gethostname()
         for i, p in enumerate(self.procs):
             if not p.is_alive() and not self.stop_event.is_set():
-                n = release_leases(self.engine, f"{host}:{p.pid}:")
-                log.warning("worker process %s ended (exit %s); %d job(s) released; restarting",
-                            p.pid, p.exitcode, n)
+                n, q = handle_dead_worker(self.engine, f"{host}:{p.pid}:", self.settings,
+                                          p.exitcode)
+                log.warning("worker process %s ended (exit %s); %d job(s) released, %d "
+                            "quarantined; restarting", p.pid, p.exitcode, n, q)
                 self.procs[i] = self._spawn()
                 self.restarts += 1
         fail_exhausted(self.engine)

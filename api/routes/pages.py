@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from api.deps import SessionDep, SettingsDep, client_ip
 from api.routes.auth import set_session_cookie
-from api.security import SESSION_COOKIE, csrf_matches, password_stamp
+from api.security import SESSION_COOKIE, csrf_matches, end_session, session_user
 from api.services import calls as svc
 from api.services import review as review_svc
 from api.services import users as users_svc
@@ -44,12 +44,13 @@ def page_user(request: Request, db: SessionDep) -> User:
     """The signed-in user of an HTML page (session cookie only); else redirect to login."""
     cookie = request.cookies.get(SESSION_COOKIE)
     data = request.app.state.signer.read_session(cookie) if cookie else None
-    user = db.get(User, data.user_id) if data else None
-    if user is None or not user.active or password_stamp(user.password_hash) != data.stamp:
+    user = session_user(db, data, "session")  # signed, and still open on the server
+    if user is None:
         raise LoginRequired()
     if user.password_one_time and request.url.path not in ("/account", "/logout"):
         raise PasswordChangeRequired()
     request.state.user, request.state.csrf_token = user, data.csrf
+    request.state.session_id = data.sid
     # a detached copy for templates (error pages render after the session is gone)
     request.state.viewer = SimpleNamespace(id=user.id, username=user.username, role=user.role,
                                            agent_id=user.agent_id,
@@ -131,17 +132,20 @@ def login_submit(request: Request, db: SessionDep, settings: SettingsDep,
     if target == "/":
         target = "/me" if user.role == "agent" else "/dashboard"
     response = RedirectResponse(target, status_code=303)
-    set_session_cookie(response, request, user, settings)
+    set_session_cookie(db, response, request, user, settings)
     audit(db, user, "auth.login", "user", user.id, {"via": "web"}, ip=client_ip(request))
     db.commit()
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, user: PageUser,
+def logout(request: Request, user: PageUser, db: SessionDep,
            csrf_token: Annotated[str, Form()] = "") -> Response:
     if not csrf_matches(request.state.csrf_token, csrf_token):
         raise Forbidden("请求已失效，请刷新页面后重试")
+    end_session(db, request.state.session_id)  # a replayed cookie no longer signs in
+    audit(db, user, "auth.logout", "user", user.id, {"via": "web"}, ip=client_ip(request))
+    db.commit()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.services.audit import audit
 from api.services.errors import Invalid, TooLarge
-from models import Call, User
+from models import Agent, Call, User
 from qa.settings import Settings
 
 log = logging.getLogger("api.uploads")
@@ -29,16 +29,19 @@ def _safe_name(name: str) -> str:
     return base[-150:]
 
 
-def _probe(path: Path) -> None:
-    """Reject files that are not audio (or not a transcript JSON) with a clear message."""
-    if path.suffix.lower() == ".json":
+def _probe(path: Path, suffix: str) -> dict[str, Any]:
+    """Reject files that are not audio (or not a transcript JSON) with a clear message that
+    names no path on the server. ``suffix``: the upload's (``path`` is the temporary
+    ``….part`` file). Returns a transcript document's own ``metadata`` (``{}`` for audio)."""
+    if suffix.lower() == ".json":
         from qa.records import Transcript, TranscriptFormatError
         try:
-            Transcript.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            tr = Transcript.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except (UnicodeDecodeError, json.JSONDecodeError, TranscriptFormatError, TypeError,
                 AttributeError) as exc:
-            raise Invalid(f"转写 JSON 格式不正确 / not a transcript document: {exc}") from None
-        return
+            raise Invalid(f"转写 JSON 格式不正确 / not a transcript document: "
+                          f"{str(exc).replace(str(path), '…')}") from None
+        return dict(tr.metadata or {})
     import av
     try:
         with av.open(str(path)) as container:
@@ -47,7 +50,33 @@ def _probe(path: Path) -> None:
     except Invalid:
         raise
     except Exception as exc:  # noqa: BLE001 - PyAV raises many kinds for non-audio
-        raise Invalid(f"不是可识别的录音文件 / not a recognisable recording: {exc}") from None
+        # FFmpeg's message without the file name PyAV appends (the temporary path)
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise Invalid(f"不是可识别的录音文件 / not a recognisable recording: "
+                      f"{str(reason).replace(str(path), '…')}") from None
+    return {}
+
+
+def _agent_for_upload(db: Session, user: User, agent_id: Any, ip: str | None) -> None:
+    """An upload naming an agent id not seen before: only an admin adds agents (as with
+    ``POST /agents``); the agent is made here with its audit entry, so ingestion finds it.
+
+    Raises:
+        Invalid: a supervisor's upload names an unknown agent id, or the id is too long.
+    """
+    if agent_id in (None, ""):
+        return
+    agent_id = str(agent_id)
+    if len(agent_id) > 64:
+        raise Invalid("工号太长（最多 64 个字符） / agent id too long (64 characters at most)")
+    if db.get(Agent, agent_id) is not None:
+        return
+    if user.role != "admin":
+        raise Invalid(f"工号 {agent_id} 不存在：新的客服人员只能由管理员添加 / unknown agent id "
+                      f"{agent_id}: only admins add agents")
+    db.add(Agent(id=agent_id, name=agent_id))
+    audit(db, user, "agent.create", "agent", agent_id, {"id": agent_id, "via": "upload"}, ip)
+    db.commit()  # before ingestion, which writes through its own session
 
 
 def _remove(*paths: Path) -> None:
@@ -64,7 +93,8 @@ def save_upload(db: Session, user: User, settings: Settings, filename: str, stre
     """Store an uploaded file and enqueue it like an ingested one.
 
     Returns ``(call, duplicate)``. Raises :class:`TooLarge` over ``upload_max_bytes``,
-    :class:`Invalid` for an empty file, a disallowed suffix, or content that is not audio.
+    :class:`Invalid` for an empty file, a disallowed suffix, content that is not audio (or
+    not a transcript document), or an unknown agent id in a supervisor's upload.
     """
     from qa.ingest import Ingestor, sha256_file
     from qa.recordings import metadata_from_name, started_at_error
@@ -92,7 +122,7 @@ def save_upload(db: Session, user: User, settings: Settings, filename: str, stre
                 out.write(chunk)
         if size == 0:
             raise Invalid("上传的文件是空的 / the uploaded file is empty")
-        _probe(tmp)
+        doc_meta = _probe(tmp, Path(name).suffix)
         meta = metadata_from_name(dest.name, settings.filename_pattern)
         meta.update(metadata or {})
         problem = started_at_error(meta.get("started_at"), settings.timezone)
@@ -106,6 +136,9 @@ def save_upload(db: Session, user: User, settings: Settings, filename: str, stre
                   {"filename": name, "duplicate": True}, ip)
             db.commit()
             return existing, True
+        # the agent the call will be filed under (the transcript's own metadata comes last)
+        _agent_for_upload(db, user, meta.get("agent_id") if meta.get("agent_id") not in
+                          (None, "") else doc_meta.get("agent_id"), ip)
         meta_path = dest.with_name(dest.name.rsplit(".", 1)[0] + ".meta.json")
         if metadata:
             meta_path.write_text(json.dumps(metadata, ensure_ascii=False), encoding="utf-8")

@@ -6,15 +6,17 @@ from datetime import datetime, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.security import (generate_password, hash_password, login_blocked, needs_rehash,
-                          record_login, verify_password)
+from api.security import (check_password_strength, end_user_sessions, generate_password,
+                          hash_password, login_wait_s, needs_rehash, record_login,
+                          verify_no_user, verify_password, wait_message)
 from api.services.audit import audit
-from api.services.errors import Conflict, Invalid, NotFound, Throttled
+from api.services.errors import Conflict, Invalid, NotFound, ServiceError, Throttled
 from models import Agent, User
 from qa.settings import Settings
 
 ROLES = ("admin", "supervisor", "agent")
 BAD_LOGIN = "用户名或密码错误 / wrong username or password"
+WRONG_CURRENT = "原密码不正确 / wrong current password"
 
 
 def _check_role(db: Session, role: str, agent_id: str | None, *, create_agent: bool) -> None:
@@ -43,6 +45,7 @@ def create_user(db: Session, actor: User | None, username: str, password: str, r
         raise Conflict(f"用户名 {username} 已存在 / username taken")
     _check_role(db, role, agent_id, create_agent=create_agent)
     try:
+        check_password_strength(password, username)
         pw = hash_password(password)
     except ValueError as exc:
         raise Invalid(str(exc)) from None
@@ -66,11 +69,14 @@ def set_password(db: Session, actor: User | None, user: User, password: str,
     and the pages refuse everything but changing it, see ``api.deps`` and ``api.routes.pages``).
     """
     try:
+        check_password_strength(password, user.username)
         user.password_hash = hash_password(password)
     except ValueError as exc:
         raise Invalid(str(exc)) from None
     user.password_changed_at = datetime.now(timezone.utc)
     user.password_one_time = one_time
+    if user.id is not None:
+        end_user_sessions(db, user.id)
     audit(db, actor, "user.password", "user", user.id,
           {"username": user.username, "one_time": one_time}, ip)
     db.flush()
@@ -93,6 +99,8 @@ def update_user(db: Session, actor: User, user_id: int, changes: dict, ip: str |
         user.display_name = changes["display_name"]
     if changes.get("active") is not None:
         user.active = bool(changes["active"])
+        if not user.active:  # a disabled user's sessions and tokens end for good
+            end_user_sessions(db, user.id)
     after = {"role": user.role, "agent_id": user.agent_id, "active": user.active,
              "display_name": user.display_name}
     audit(db, actor, "user.update", "user", user.id, {"before": before, "after": after}, ip)
@@ -104,14 +112,17 @@ def update_user(db: Session, actor: User, user_id: int, changes: dict, ip: str |
 
 def authenticate(db: Session, settings: Settings, username: str, password: str,
                  ip: str | None) -> User:
-    """Check a login. Raises :class:`Throttled` after too many failures, :class:`Invalid`
-    (401 by the routes) on a wrong username or password. Commits the attempt record."""
+    """Check a login. Raises :class:`Throttled` while failures make this name or address
+    wait (:func:`api.security.login_wait_s`), :class:`Invalid` (401 by the routes) on a wrong
+    username or password. Commits the attempt record. An unknown or disabled name costs the
+    same argon2 check as a known one."""
     username = (username or "").strip()
-    if login_blocked(db, settings, username, ip):
-        raise Throttled(f"登录失败次数过多，请 {settings.login_window_s // 60} 分钟后再试 / "
-                        "too many failed logins, try later")
+    check_login_wait(db, settings, username, ip)
     user = db.scalar(select(User).where(func.lower(User.username) == username.lower()))
-    ok = bool(user and user.active and verify_password(user.password_hash, password))
+    if user is not None and user.active:
+        ok = verify_password(user.password_hash, password)
+    else:
+        ok = verify_no_user(password)
     record_login(db, username, ip, ok)
     if not ok:
         db.commit()
@@ -121,6 +132,31 @@ def authenticate(db: Session, settings: Settings, username: str, password: str,
     user.last_login_at = datetime.now(timezone.utc)
     db.commit()
     return user
+
+
+def check_login_wait(db: Session, settings: Settings, username: str, ip: str | None) -> None:
+    """Raises :class:`Throttled` while recent failures make this name or address wait."""
+    wait = login_wait_s(db, settings, username, ip)
+    if wait:
+        raise Throttled(wait_message(wait))
+
+
+def change_own_password(db: Session, settings: Settings, user: User, old_password: str,
+                        new_password: str, ip: str | None = None) -> None:
+    """A user choosing a new password. A wrong current password counts as a failed login
+    (throttled like one: a stolen session cannot guess it); the new one must differ from the
+    current one (a one-time password is not "changed" to itself). Raises :class:`Throttled`,
+    :class:`ServiceError` (400: a wrong current password, recorded and committed) or
+    :class:`Invalid` (the same password again, the policy)."""
+    check_login_wait(db, settings, user.username, ip)
+    if not verify_password(user.password_hash, old_password):
+        record_login(db, user.username, ip, False)
+        db.commit()
+        raise ServiceError(WRONG_CURRENT)  # 400
+    if new_password == old_password:
+        raise Invalid("新密码不能与当前密码相同 / the new password must differ from the "
+                      "current one")
+    set_password(db, user, user, new_password, ip)
 
 
 def ensure_first_admin(db: Session, username: str = "admin") -> tuple[User, str] | None:

@@ -207,6 +207,65 @@ def test_upload_with_a_start_time_out_of_range_is_refused_and_leaves_nothing(sup
     assert not [p for p in uploads.rglob("*") if p.is_file()]  # no orphan file
 
 
+def _transcript(call_id: str, agent_id: str | None = "A1003") -> bytes:
+    import json
+    doc = json.loads((DATA / "truth" / "pub-003.truth.json").read_text(encoding="utf-8"))
+    doc["call_id"] = call_id
+    if agent_id is None:
+        doc["metadata"].pop("agent_id")
+    else:
+        doc["metadata"]["agent_id"] = agent_id
+    return json.dumps(doc, ensure_ascii=False).encode()
+
+
+def test_a_transcript_json_upload_is_accepted(sup, db):
+    r = sup.post("/api/v1/calls/upload",
+                 files={"file": ("转写.json", _transcript("up-json-1"), "application/json")})
+    assert r.status_code == 202, r.text
+    from models import Call
+    db.expire_all()
+    call = db.get(Call, r.json()["call_id"])
+    assert call.media_type == "transcript" and call.status == "queued"
+    r = sup.post("/api/v1/calls/upload",
+                 files={"file": ("bad.json", b'{"utterances": 3}', "application/json")})
+    assert r.status_code == 422 and "转写 JSON" in r.json()["detail"]
+
+
+def test_upload_errors_name_no_server_path(sup, app):
+    home = str(app.state.settings.home)
+    for name, body in (("x.wav", b"not audio at all"), ("x.mp3", b"\xff\xfb" + b"0" * 500),
+                       ("x.json", b"{not json"), ("x.json", b'{"utterances": "x"}')):
+        r = sup.post("/api/v1/calls/upload", files={"file": (name, body, "application/x")})
+        assert r.status_code == 422, (name, r.text)
+        text = r.text
+        assert home not in text and ".part" not in text and "/uploads" not in text, text
+        assert "uploads" not in text and "/tmp" not in text, text
+
+
+def test_only_an_admin_upload_adds_an_agent_and_it_is_audited(sup, admin, db):
+    from models import Agent, AuditLog
+    wav = (DATA / "calls" / "pub-002.mono.wav").read_bytes()
+    r = sup.post("/api/v1/calls/upload", files={"file": ("x.wav", wav, "audio/wav")},
+                 data={"metadata": '{"agent_id": "A7777"}'})
+    assert r.status_code == 422 and "只能由管理员添加" in r.json()["detail"]
+    # nor through the file name or a transcript's own metadata
+    r = sup.post("/api/v1/calls/upload", files={
+        "file": ("20261102_091500_A7777_13800000000.wav", wav, "audio/wav")})
+    assert r.status_code == 422 and "A7777" in r.json()["detail"]
+    r = sup.post("/api/v1/calls/upload",
+                 files={"file": ("t.json", _transcript("up-json-2", "A7777"), "application/json")})
+    assert r.status_code == 422 and "A7777" in r.json()["detail"]
+    db.expire_all()
+    assert db.get(Agent, "A7777") is None
+    r = admin.post("/api/v1/calls/upload", files={"file": ("x.wav", wav, "audio/wav")},
+                   data={"metadata": '{"agent_id": "A7777"}'})
+    assert r.status_code == 202, r.text
+    db.expire_all()
+    assert db.get(Agent, "A7777") is not None
+    entry = db.query(AuditLog).filter_by(action="agent.create", object_id="A7777").one()
+    assert entry.actor == "admin" and entry.details["via"] == "upload"
+
+
 def test_classification_correction_is_a_training_example(sup, agent1, db):
     r = sup.put("/api/v1/calls/pub-003/classification",
                 json={"call_type": "complaint", "complaint_type": "vent", "comment": "其实是投诉"})

@@ -17,7 +17,7 @@ from models.base import Base
 from models.cli import db_cmd
 from models.db import make_engine, table_names
 
-EXPECTED_TABLES = {"agents", "users", "login_attempts", "calls", "utterances", "findings",
+EXPECTED_TABLES = {"agents", "users", "login_attempts", "auth_sessions", "calls", "utterances", "findings",
                    "classifications", "scores", "source_files", "jobs", "job_attempts",
                    "reviews", "appeals", "monthly_assessments", "scoring_forms", "audit_log"}
 

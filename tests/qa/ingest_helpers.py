@@ -2,7 +2,8 @@
 
 It decodes audio for real (so bad files fail exactly as in production) and reads transcript
 JSON for real, but skips ASR and rules, returning a small fixed report. Metadata steers it:
-``sleep`` (seconds, to be killed mid-job) and ``flaky`` (fail with a transient error until
+``sleep`` (seconds, to be killed mid-job), ``die`` (the worker process kills itself with
+SIGKILL, as the kernel's OOM killer would) and ``flaky`` (fail with a transient error until
 attempt N, counted in ``$HOTLINE_QA_HOME/flaky``). Every run is counted per file in
 ``$HOTLINE_QA_HOME/analyzed`` (:func:`runs`), so tests can tell whether a file was analysed
 again.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -39,6 +41,8 @@ def fake_analyzer(path: Path, metadata: dict, media_type: str, form=None) -> Rep
         tr = Transcript.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
         tr.metadata = {**tr.metadata, **metadata}
     meta = tr.metadata
+    if meta.get("die"):
+        os.kill(os.getpid(), signal.SIGKILL)
     if meta.get("flaky"):
         counter = Path(os.environ["HOTLINE_QA_HOME"]) / "flaky" / Path(path).name
         counter.parent.mkdir(parents=True, exist_ok=True)

@@ -319,6 +319,40 @@ def test_worker_killed_mid_job_is_resumed_and_finished_once(tmp_path, db_url):
     engine.dispose()
 
 
+def test_a_job_that_kills_its_worker_twice_is_quarantined(tmp_path, db_url):
+    from ingest_helpers import runs
+    inbox = tmp_path / "in"
+    _transcript(inbox / "killer.json", die=True)
+    settings = _settings(tmp_path, db_url, job_max_attempts=5)
+    engine = make_engine(db_url)
+    Ingestor(inbox, engine, settings).ingest_file(inbox / "killer.json")
+    pool = WorkerPool(db_url, settings, 1).start()
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            pool.check()
+            with session_scope(engine) as s:
+                if s.scalar(select(Job)).state in ("quarantined", "failed", "done"):
+                    break
+            time.sleep(0.2)
+        assert pool.restarts == 2  # died on the first attempt (resumed) and the second
+    finally:
+        pool.stop()
+    with session_scope(engine) as s:
+        job = s.scalar(select(Job))
+        assert (job.state, job.attempts, job.error_kind) == ("quarantined", 2, "worker_died")
+        assert [a.outcome for a in job.attempt_log] == ["lost", "lost"]
+        assert all(a.error.startswith("worker_died:") for a in job.attempt_log)
+        assert job.call.status == "quarantined" and "2 次意外退出" in job.call.error
+        qpath = Path(job.call.store_path)
+    assert qpath.exists() and qpath.parent == settings.effective_quarantine_dir
+    reason = qpath.with_name(qpath.name + ".reason.txt").read_text(encoding="utf-8")
+    assert reason.splitlines()[0] == "worker_died"
+    assert runs("killer.json") <= 2  # not retried blindly
+    assert not [p for p in settings.effective_store_dir.rglob("*") if p.is_file()]
+    engine.dispose()
+
+
 def test_claims_are_atomic_across_concurrent_workers(tmp_path, db_url):
     engine = make_engine(db_url)
     settings = _settings(tmp_path, db_url)

@@ -39,6 +39,9 @@ def _page(browser, base: str):
     page.set_default_timeout(15_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # anything the Content-Security-Policy blocks is an error of the page too
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and
+            "Content Security Policy" in msg.text else None)
     return page, errors
 
 
@@ -205,4 +208,28 @@ def test_upload_shows_progress_and_links_the_new_call(browser, live_server):
     page.get_by_role("button", name="上传并分析").click()
     page.wait_for_function("document.getElementById('upload-result').textContent"
                            ".includes('重复')")
+    assert not errors, errors
+
+
+def test_pages_work_under_the_content_security_policy(browser, live_server):
+    """Every page with its scripts, styles, charts and the player, and nothing refused."""
+    page, errors = _page(browser, live_server)
+    page.add_init_script("window.__csp = []; document.addEventListener("
+                         "'securitypolicyviolation', e => window.__csp.push("
+                         "e.violatedDirective + ' ' + e.blockedURI));")
+    _login(page, "sup")
+    for path in ("/dashboard", "/calls", "/calls/pub-003", "/review", "/appeals",
+                 "/assessments?month=2026-11", "/account"):
+        response = page.goto(path)
+        page.wait_for_load_state("networkidle")
+        assert response.headers["x-frame-options"] == "DENY", path
+        assert "script-src 'self'" in response.headers["content-security-policy"], path
+        assert page.evaluate("window.__csp") == [], (path, page.evaluate("window.__csp"))
+    page.goto("/dashboard")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("Object.keys(Chart.instances).length") >= 3  # the charts were drawn
+    page.goto("/calls/pub-003")
+    page.wait_for_load_state("networkidle")
+    # the timeline bars keep their inline positions
+    assert page.locator("#timeline .seg").first.evaluate("e => e.style.left") != ""
     assert not errors, errors

@@ -126,6 +126,18 @@ def test_logout_needs_csrf(sup):
     assert r.status_code == 303 and r.headers["location"] == "/login"
 
 
+def test_logout_ends_the_session_on_the_server(ui_app, sup):
+    cookie = sup.cookies.get("hqa_session")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', sup.get("/dashboard").text).group(1)
+    assert sup.post("/logout", data={"csrf_token": token}, follow_redirects=False
+                    ).status_code == 303
+    with TestClient(ui_app, cookies={"hqa_session": cookie}) as replay:  # a kept copy
+        r = replay.get("/dashboard", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+        r = replay.post("/api/v1/auth/logout", headers={"X-CSRF-Token": token})
+        assert r.status_code == 401
+
+
 def test_account_page(sup):
     r = sup.get("/account")
     assert r.status_code == 200 and "修改密码" in r.text and 'data-password="1"' in r.text
@@ -159,3 +171,26 @@ def test_one_time_password_sends_every_page_to_the_password_form(ui_app):
             assert (r.status_code, r.headers["location"]) == (303, "/account"), path
         page = c.get("/account")
         assert page.status_code == 200 and "一次性密码" in page.text and "data-password" in page.text
+
+
+def test_every_response_has_the_security_headers(ui_app, sup, anon):
+    for client, path in ((anon, "/login"), (sup, "/dashboard"), (sup, "/calls/pub-003"),
+                         (sup, "/static/app.js"), (sup, "/api/v1/calls"), (anon, "/api/v1/calls"),
+                         (sup, "/calls/nope"), (anon, "/api/v1/health")):
+        r = client.get(path, follow_redirects=False)
+        assert r.headers["x-frame-options"] == "DENY", path
+        assert r.headers["x-content-type-options"] == "nosniff", path
+        assert r.headers["referrer-policy"] == "same-origin", path
+        csp = r.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self';" in csp, path
+        assert "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0], path
+
+
+def test_pages_have_no_inline_scripts():
+    """The policy allows no inline script: the templates keep their scripts in /static (a JSON
+    data block is no script)."""
+    from api.templating import HERE
+    for t in (HERE / "templates").glob("*.html"):
+        for tag in re.findall(r"<script\b[^>]*>", t.read_text(encoding="utf-8")):
+            assert "src=" in tag or 'type="application/json"' in tag, (t.name, tag)
+        assert not re.search(r"\son[a-z]+=", t.read_text(encoding="utf-8")), t.name
