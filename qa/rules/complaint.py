@@ -89,7 +89,9 @@ class CalmTheCaller(Rule):
             # anger); a listed word counts only where the model half agrees
             anger: list = [a for a in ctx.find(ctx.customer, self.anger_phrases)
                            if ctx.act(a.utterance, "anger") >= t / 2]
-            hit = best_act_hit(ctx, ctx.customer, "anger", t)
+            # a turn of a few characters (再见！, 喂？) says too little to read a mood from
+            said = [u for u in ctx.customer if len(normalize(u.text).text) >= 5]
+            hit = best_act_hit(ctx, said, "anger", t)
             angry = hit is not None or len(anger) >= self.min_anger_cues
             if hit is not None:
                 anger.insert(0, hit)

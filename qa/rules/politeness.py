@@ -10,6 +10,8 @@ from qa.records import Evidence, Finding, Utterance
 from qa.rules.base import ActHit, Rule, RuleContext, act_hits, best_act_hit, with_act_notes
 
 _PLATE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Z]|车牌")
+# The agent reading the caller's own details back for confirmation (您现在这个号码…对吗？).
+_READ_BACK = re.compile(r"您(?:现在|的|家|这个)|(?:对吗|是吗|对不对|没错吧|是不是)[？?。]?\s*$")
 _QUESTION_END = re.compile(r"(吗|呢|吧|？|\?)\s*[。！!]?\s*$")
 
 
@@ -330,10 +332,10 @@ class NoPrivacyLeak(Rule):
         hits = []
         for h in act_hits(ctx, ctx.agent, "disclosure", self.act_threshold):
             u = h.utterance
-            if any(s <= u.start <= e for s, e in seen) or \
+            if any(s <= u.start <= e for s, e in seen) or _READ_BACK.search(u.text) or \
                     any(_same_number(p.value, o) for p in numbers.phone_numbers(u.text)
                         for o in own_phones):
-                continue
+                continue  # the caller's own details read back, however garbled
             foreign = [p for p in numbers.phone_numbers(u.text) if p.value not in own_phones] + \
                 [n for n in numbers.surnames(u.text) if n.value not in own_names
                  and not u.text[n.begin:n.end].endswith("师傅")] + \
