@@ -5,6 +5,7 @@ the main pages go to ``artifacts/screenshots/``."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,17 @@ def browser():
             "--autoplay-policy=no-user-gesture-required", "--mute-audio"])
         yield b
         b.close()
+
+
+def _until(page, expression: str, timeout_s: float = 15.0) -> None:
+    """Wait until a JavaScript expression is true. Page.wait_for_function compiles its
+    predicate with eval inside the page, which the product's Content-Security-Policy refuses
+    (no 'unsafe-eval'), so poll through Page.evaluate, which the policy does not govern."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_s:.0f} s: {expression}")
+        time.sleep(0.05)
 
 
 def _page(browser, base: str):
@@ -75,26 +87,26 @@ def test_supervisor_and_agent_flows(browser, live_server):
     # the call with a real recording: play, seek from a transcript line and by keyboard
     sup.goto("/calls/pub-003")
     player = sup.locator("#player")
-    sup.wait_for_function("document.getElementById('player').readyState >= 1")
+    _until(sup, "document.getElementById('player').readyState >= 1")
     assert sup.evaluate("document.getElementById('player').duration") > 30
     line = sup.locator("li.line").nth(3)
     target = float(line.get_attribute("data-seek"))
     line.click()
-    sup.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {target})"
+    _until(sup, f"Math.abs(document.getElementById('player').currentTime - {target})"
                           " < 1.5")
-    sup.wait_for_function("!document.getElementById('player').paused")
+    _until(sup, "!document.getElementById('player').paused")
     other = sup.locator("li.line").nth(6)
     target2 = float(other.get_attribute("data-seek"))
     other.focus()
     sup.keyboard.press("Enter")
-    sup.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - "
+    _until(sup, f"Math.abs(document.getElementById('player').currentTime - "
                           f"{target2}) < 1.5")
     player.evaluate("p => p.pause()")
     # a finding's evidence button seeks to the words behind it
     ev = sup.locator("article.finding button.seek").first
     ev_t = float(ev.get_attribute("data-seek"))
     ev.click()
-    sup.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {ev_t})"
+    _until(sup, f"Math.abs(document.getElementById('player').currentTime - {ev_t})"
                           " < 1.5")
     player.evaluate("p => p.pause()")
     # uphold the first finding
@@ -182,7 +194,7 @@ def test_export_shows_progress_and_downloads(browser, live_server):
     assert dl.value.suggested_filename == "月度考核-2026-11.xlsx"
     path = dl.value.path()
     assert path and os.path.getsize(path) > 1000
-    page.wait_for_function("document.getElementById('export-status').textContent"
+    _until(page, "document.getElementById('export-status').textContent"
                            ".includes('已导出')")
     assert not errors, errors
 
@@ -206,7 +218,7 @@ def test_upload_shows_progress_and_links_the_new_call(browser, live_server):
     page.get_by_label("录音文件或转写 JSON").set_input_files(
         str(REPO / "tests" / "data" / "calls" / "pub-001.stereo.mp3"))
     page.get_by_role("button", name="上传并分析").click()
-    page.wait_for_function("document.getElementById('upload-result').textContent"
+    _until(page, "document.getElementById('upload-result').textContent"
                            ".includes('重复')")
     assert not errors, errors
 
