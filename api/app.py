@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
+from api import openapi
 from api.security import SecurityHeadersMiddleware, Signer, resolve_secret_key
 from api.services.errors import ServiceError
 from models import make_engine, session_factory
@@ -98,4 +99,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     if web and importlib.util.find_spec("api.web") is not None:  # the web UI (issue 7), when present
         from api import web  # noqa: PLC0415
         web.register(app)
+    openapi.install(app)  # the error answers as the handlers above send them
     return app

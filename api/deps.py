@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi import Depends, HTTPException, Path, Request, Security, status
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_matches, session_user
@@ -45,9 +46,20 @@ SessionDep = Annotated[Session, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 UNAUTHENTICATED = "未登录或登录已过期，请重新登录 / not signed in or session expired"
+# The two ways to sign in, declared so that the OpenAPI document names them (its security
+# schemes); they never refuse anything themselves: get_current_user reads and checks both.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="POST /api/v1/auth/token 的 access_token / the token from "
+                                "POST /api/v1/auth/token")
+COOKIE = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, scheme_name="session",
+                      description="POST /api/v1/auth/login 设置；写操作须带 X-CSRF-Token / set by "
+                                  "POST /api/v1/auth/login; writes need the X-CSRF-Token header")
 
 
-async def get_current_user(request: Request, db: SessionDep) -> User:
+async def get_current_user(request: Request, db: SessionDep,
+                           _bearer: Annotated[HTTPAuthorizationCredentials | None,
+                                              Security(BEARER)],
+                           _cookie: Annotated[str | None, Security(COOKIE)]) -> User:
     signer = request.app.state.signer
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):

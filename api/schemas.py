@@ -338,7 +338,24 @@ class AuditPublic(Out):
     details: dict[str, Any] | None = None
 
 
-class Problem(BaseModel):
-    """Error body: ``detail`` is a human message (Chinese first)."""
+# --- errors (what api.app's exception handlers send; api.openapi documents them) -----------------
 
-    detail: Any
+class ErrorPublic(BaseModel):
+    """The body of every error answer (4xx) but a validation error."""
+
+    detail: str = Field(description="给人看的说明（中文在前，斜杠后英文）/ a human message, "
+                                    "Chinese first")
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="出错的参数或字段，如 page、agent_ids.0；空：整个请求 / the "
+                                   "parameter or field (dotted path); empty: the whole request")
+    message: str = Field(description="给人看的说明 / a human message")
+    type: str | None = Field(None, description="错误类别，如 missing、string_too_long / the kind")
+
+
+class ValidationErrorPublic(BaseModel):
+    """The body of a 422: one entry per invalid parameter or field, or (a check beyond the
+    schema, e.g. ``date_from`` after ``date_to``) one message."""
+
+    detail: list[FieldError] | str

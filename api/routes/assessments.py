@@ -11,14 +11,21 @@ from api.services.audit import audit
 from api.services.errors import Invalid, NotFound
 from qa import assessment_store as store
 from qa.assessment import parse_month
+from qa.assessment_store import local_tz
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
 Month = Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM")]
 MonthQ = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
 
 
-def _pub(a) -> AssessmentPublic:
-    return AssessmentPublic.model_validate(a.to_dict())
+def _pub(a, settings) -> AssessmentPublic:
+    """``a`` as sent: a red line's ``started_at`` (local wall-clock time, as months are counted)
+    with the local zone's offset, so that it reads as the same instant as the call's."""
+    out = AssessmentPublic.model_validate(a.to_dict())
+    for r in out.red_lines:
+        if r.started_at is not None and r.started_at.tzinfo is None:
+            r.started_at = r.started_at.replace(tzinfo=local_tz(settings))
+    return out
 
 
 @router.get("", response_model=list[AssessmentPublic],
@@ -32,7 +39,7 @@ def list_assessments(month: MonthQ, user: CurrentUser, db: SessionDep,
     else:
         out = store.assessments(db, month, settings=settings)
     db.commit()
-    return [_pub(a) for a in out]
+    return [_pub(a, settings) for a in out]
 
 
 @router.get("/{agent_id}/{month}", response_model=AssessmentPublic,
@@ -47,7 +54,7 @@ def get_assessment(agent_id: Annotated[str, Path(max_length=64)], month: Month,
         raise NotFound("考核不存在或无权查看 / assessment not found")
     a = store.recompute(db, agent_id, month, settings=settings)
     db.commit()
-    return _pub(a)
+    return _pub(a, settings)
 
 
 @router.post("/{month}/close", response_model=list[AssessmentPublic],
@@ -63,4 +70,4 @@ def close(month: Month, body: CloseMonth, user: SupervisorUser, db: SessionDep,
     audit(db, user, "assessment.close", "month", month,
           {"agents": [a.agent_id for a in out]}, client_ip(request))
     db.commit()
-    return [_pub(a) for a in out]
+    return [_pub(a, settings) for a in out]

@@ -90,8 +90,12 @@ def get_call(call_id: str, user: CurrentUser, db: SessionDep, settings: Settings
 _RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")  # longer numbers: 416, not int()
 
 
-@router.get("/{call_id}/audio", responses={**NOT_FOUND, 206: {"description": "部分内容"},
-                                            416: {"description": "范围无效"}},
+AUDIO = {"audio/*": {}, "application/octet-stream": {}}
+
+
+@router.get("/{call_id}/audio", responses={200: {"description": "录音文件", "content": AUDIO},
+                                            206: {"description": "部分内容", "content": AUDIO},
+                                            **NOT_FOUND, 416: {"description": "范围无效"}},
             response_class=Response, summary="录音（支持 Range）/ audio with HTTP Range")
 def audio(call_id: str, user: CurrentUser, db: SessionDep, request: Request) -> Response:
     path, media = svc.audio_file(db, user, call_id)
@@ -130,7 +134,8 @@ def audio(call_id: str, user: CurrentUser, db: SessionDep, request: Request) -> 
 
 
 @router.put("/{call_id}/classification", response_model=ClassificationPublic,
-            responses=NOT_FOUND, summary="纠正来电/投诉类型（作为训练样本）/ correct the types")
+            responses={**NOT_FOUND, 409: {"description": "通话尚未分析完成"}},
+            summary="纠正来电/投诉类型（作为训练样本）/ correct the types")
 def correct(call_id: str, body: ClassificationCorrection, user: SupervisorUser, db: SessionDep,
             settings: SettingsDep, request: Request) -> ClassificationPublic:
     c = review_svc.correct_classification(db, user, call_id, body.call_type,

@@ -31,7 +31,8 @@ def create_user(body: UserCreate, user: AdminUser, db: SessionDep,
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic,
-              responses={404: {"description": "用户不存在"}},
+              responses={404: {"description": "用户不存在"},
+                         409: {"description": "不能取消自己的管理员权限或停用自己"}},
               summary="修改用户：角色、工号、停用、重设密码（管理员）/ change a user")
 def update_user(user_id: IntId, body: UserUpdate, user: AdminUser, db: SessionDep,
                 request: Request) -> UserPublic:

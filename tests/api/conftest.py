@@ -68,6 +68,31 @@ def login(app, username: str, password: str = PASSWORD) -> TestClient:
     return c
 
 
+def _open(app, username: str, kind: str):
+    from api.deps import TOKEN_MAX_AGE_S
+    from api.security import open_session, password_stamp
+    from models import User
+    with app.state.sessions() as db:
+        u = db.query(User).filter_by(username=username).one()
+        max_age = TOKEN_MAX_AGE_S if kind == "token" else app.state.settings.session_max_age_s
+        sid = open_session(db, u, kind, max_age, None)
+        db.commit()
+        make = app.state.signer.make_token if kind == "token" else app.state.signer.make_session
+        return make(u.id, password_stamp(u.password_hash), sid)
+
+
+def bearer_token(app, username: str) -> str:
+    """A fresh API token for ``username``, opened on the server directly (no login, so neither
+    the login throttle nor an earlier ``POST /auth/logout?all=true`` stands in the way)."""
+    return _open(app, username, "token")
+
+
+def session_cookie(app, username: str) -> tuple[str, str]:
+    """A fresh browser session for ``username`` (as :func:`bearer_token`): the session
+    cookie's value and its CSRF token."""
+    return _open(app, username, "session")
+
+
 @pytest.fixture()
 def admin(app):
     return login(app, "admin")
