@@ -67,8 +67,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine or make_engine(settings.effective_database_url)
     app.state.sessions = session_factory(app.state.engine)
     app.state.signer = Signer(resolve_secret_key(settings), settings.session_max_age_s)
-    # X-Frame-Options, CSP, nosniff, Referrer-Policy on every response (API, pages, files)
-    app.add_middleware(SecurityHeadersMiddleware, docs_path=app.docs_url)
+    # X-Frame-Options, CSP, nosniff, Referrer-Policy on every response (API, pages, files),
+    # outside Starlette's ServerErrorMiddleware so that a 500 carries them too (add_middleware
+    # would put it inside)
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: SecurityHeadersMiddleware(  # type: ignore[method-assign]
+        build_stack(), docs_path=app.docs_url)
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:

@@ -186,6 +186,20 @@ def test_every_response_has_the_security_headers(ui_app, sup, anon):
         assert "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0], path
 
 
+def test_a_server_error_has_the_security_headers_too(ui_app):
+    """Starlette answers an unhandled exception from its outermost middleware: the headers
+    must be put on outside it, or a 500 page could be framed."""
+    @ui_app.get("/boom-for-test")
+    def boom():
+        raise RuntimeError("boom")
+
+    with TestClient(ui_app, raise_server_exceptions=False) as c:
+        r = c.get("/boom-for-test")
+    assert r.status_code == 500
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
 def test_pages_have_no_inline_scripts():
     """The policy allows no inline script: the templates keep their scripts in /static (a JSON
     data block is no script)."""
