@@ -14,11 +14,23 @@ being written while ingestion runs. Then:
 3. throughput: calls per hour and the per-stage time split (embedded workers), then the same
    recordings through 2 Celery workers (Redis broker, PostgreSQL).
 
+Two availability cases (issue 20) run besides (``--cases``):
+
+* ``long``: very long recordings — a 3-hour silent mono WAV and a 30-minute silent stereo
+  FLAC (generated in the working folder) — each through ``hotline-qa ingest --once`` with one
+  worker process; prints the peak memory (``ru_maxrss`` of the service and its worker, from
+  ``wait4``) and the peak per minute of audio; the 30-minute call must stay under 1.5 GB;
+* ``bad-date``: a recording named as if made in year 1 (``00010101_000000_A1001_…``) dropped
+  into the watched folder next to good ones: ingestion goes on (a good file dropped after it is
+  processed too), the bad one is quarantined with its reason, ``/api/v1/health`` says the
+  ingestion is running — and, once the service is stopped, that it stopped.
+
 Usage::
 
     .venv/bin/python bench/reliability.py                 # 200 + 20 bad (takes hours on 2 cores)
     .venv/bin/python bench/reliability.py --small         # 3 + 5 bad, what the tests run
     .venv/bin/python bench/reliability.py --count 20 --bad 20 --celery-count 6
+    .venv/bin/python bench/reliability.py --cases long,bad-date   # the availability cases (minutes)
 
 Prints the counts, the checks and the figures; exits 1 when a check fails.
 """
@@ -37,6 +49,7 @@ import tempfile
 import threading
 import time
 import uuid
+import wave
 from pathlib import Path
 
 import av
@@ -401,6 +414,206 @@ def celery_phase(args, work: Path, expect: dict, env: dict) -> bool:
     return ok
 
 
+# --------------------------------------------------------------------------- availability cases
+
+#: The 30-minute call's peak memory may not exceed this (issue 20), MB.
+MAX_PEAK_30_MIN_MB = 1536
+
+
+def silent_wav(path: Path, minutes: float, rate: int = 8000, channels: int = 1) -> Path:
+    """A silent 16-bit PCM WAV, written a minute at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    block = np.zeros(rate * 60 * channels, np.int16).tobytes()
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        for _ in range(int(round(minutes))):
+            w.writeframes(block)
+    return path
+
+
+def silent_flac(path: Path, minutes: float, rate: int = 8000, layout: str = "stereo") -> Path:
+    """A silent FLAC (30 minutes of stereo: about 400 KB)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nch = 2 if layout == "stereo" else 1
+    step = 4096
+    zeros = np.zeros((1, step * nch), np.int16)
+    with av.open(str(path), "w") as out:
+        st = out.add_stream("flac", rate=rate, layout=layout)
+        for _ in range(0, int(minutes * 60 * rate), step):
+            frame = av.AudioFrame.from_ndarray(zeros, format="s16", layout=layout)
+            frame.sample_rate = rate
+            for pkt in st.encode(frame):
+                out.mux(pkt)
+        for pkt in st.encode(None):
+            out.mux(pkt)
+    return path
+
+
+def snippet(src: Path, dst: Path, start_s: float, seconds: float) -> Path:
+    """``seconds`` of ``src`` from ``start_s`` as a 16-bit WAV at its own layout, 8 kHz."""
+    from transcribe.audio import decode
+    d = decode(src, sample_rate=8000)
+    a = int(start_s * 8000)
+    pcm = np.stack([c[a:a + int(seconds * 8000)] for c in d.channels], axis=1)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(dst), "wb") as w:
+        w.setnchannels(pcm.shape[1])
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes((np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes())
+    return dst
+
+
+def ingest_once_measured(inbox: Path, env: dict, log) -> tuple[int, float, float]:
+    """``hotline-qa ingest INBOX --once -n 1``: (exit code, peak RSS MB of the service and its
+    worker — ``wait4`` gives the largest of the process and its reaped children —, wall s)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen([sys.executable, "-m", "qa.cli", "ingest", str(inbox), "--once",
+                          "--format", "json", "-n", "1"], env=env, stdout=log, stderr=log,
+                         start_new_session=True)
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, ru.ru_maxrss / 1024, time.monotonic() - t0
+
+
+def long_case(args, work: Path, env: dict) -> bool:
+    """Very long recordings through the service, one at a time: peak memory per call."""
+    ok = True
+    files = [("mono WAV", args.long_wav_min,
+              lambda d: silent_wav(d / "20261102_090000_A1001_13900000001.wav",
+                                   args.long_wav_min)),
+             ("stereo FLAC", args.long_flac_min,
+              lambda d: silent_flac(d / "20261102_100000_A1001_13900000002.flac",
+                                    args.long_flac_min))]
+    for label, minutes, make in files:
+        case = work / f"long-{label.split()[1].lower()}"
+        inbox = case / "inbox"
+        path = make(inbox)
+        size = path.stat().st_size
+        cenv = {**env, "HOTLINE_QA_HOME": str(case / "home")}
+        with open(case / "ingest.log", "ab") as log:
+            rc, peak, wall = ingest_once_measured(inbox, cenv, log)
+        url = f"sqlite:///{case / 'home' / 'hotline-qa.db'}"
+        rows = db_rows(url, "select status, duration, error from calls") if rc == 0 else []
+        done = len(rows) == 1 and rows[0][0] == "done"
+        dur = rows[0][1] if rows and rows[0][1] else minutes * 60
+        print(f"  {minutes / 60:.1f} h silent {label} ({size / 1e6:.1f} MB): "
+              f"{'processed' if done else 'NOT processed'} in {wall:.0f} s; "
+              f"peak memory {peak:.0f} MB = {peak / (dur / 60):.1f} MB per minute of audio")
+        if not done:
+            ok = False
+            print(f"  CHECK FAILED: the {label} was not processed: {rows or rc} "
+                  f"(see {case / 'ingest.log'})")
+        if minutes <= 30 and peak > MAX_PEAK_30_MIN_MB:
+            ok = False
+            print(f"  CHECK FAILED: {peak:.0f} MB > {MAX_PEAK_30_MIN_MB} MB for a "
+                  f"{minutes:.0f}-minute call")
+        shutil.rmtree(inbox, ignore_errors=True)
+        shutil.rmtree(case / "home" / "store", ignore_errors=True)
+    return ok
+
+
+def health(home: Path, url: str) -> tuple[int, dict]:
+    """``GET /api/v1/health`` of the web app on this home (in-process, no server)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from qa.settings import Settings
+    app = create_app(Settings(home=home, database_url=url, secret_key="b" * 32), web=False)
+    try:
+        with TestClient(app) as c:
+            r = c.get("/api/v1/health")
+            return r.status_code, r.json()
+    finally:
+        app.state.engine.dispose()
+
+
+def bad_date_case(args, work: Path, env: dict) -> bool:
+    """A year-1 file name among good recordings in the watched folder."""
+    case = work / "bad-date"
+    inbox, home = case / "inbox", case / "home"
+    url = f"sqlite:///{home / 'hotline-qa.db'}"
+    sources = sorted(args.source.glob("*.wav")) + sorted(args.source.glob("*.mp3"))
+    good = [snippet(sources[i % len(sources)],
+                    inbox / f"20261102_09{i:02d}00_A1001_1390000000{i}.wav", 5.0 + i,
+                    args.snippet_s) for i in range(2)]
+    bad = snippet(sources[0], inbox / "00010101_000000_A1001_13800000000.wav", 30.0,
+                  args.snippet_s)
+    later = snippet(sources[-1], case / "later" / "20261102_093000_A1001_13900000009.wav", 12.0,
+                    args.snippet_s)
+    cenv = {**env, "HOTLINE_QA_HOME": str(home)}
+    log = open(case / "ingest.log", "ab")
+    t0 = time.monotonic()
+    svc = run([sys.executable, "-m", "qa.cli", "ingest", str(inbox), "-n", "1"], cenv,
+              stdout=log, stderr=log)
+    problems: list[str] = []
+    try:
+        def state(p: Path):
+            rows = db_rows(url, "select s.outcome, s.reason, c.status from source_files s "
+                                "left join calls c on c.id = s.call_id where s.path = '"
+                                + str(p).replace("'", "''") + "'")
+            return rows[0] if rows else None
+
+        def db_ready() -> bool:
+            try:
+                return bool(db_rows(url, "select 1 from source_files limit 1") is not None)
+            except Exception:  # noqa: BLE001 - not migrated yet
+                return False
+
+        wait_for(db_ready, 120)
+        quarantined = wait_for(lambda: (state(bad) or ("",))[0] == "quarantined", 300)
+        row = state(bad)
+        if not quarantined:
+            problems.append(f"the year-1 file was not quarantined: {row}")
+        reasons = list((home / "quarantine").glob("*" + bad.name + ".reason.txt"))
+        reason = reasons[0].read_text(encoding="utf-8") if reasons else ""
+        if not reason.startswith("bad_started_at"):
+            problems.append(f"no bad_started_at reason file beside the quarantined copy: "
+                            f"{reason[:80]!r}")
+        if svc.poll() is not None:
+            problems.append(f"the service stopped (exit code {svc.returncode})")
+        # ingestion goes on: a good file dropped after the bad one is processed too
+        shutil.move(str(later), str(inbox / later.name))
+        goods = good + [inbox / later.name]
+        finished = wait_for(lambda: all((state(p) or (None, None, None))[2] == "done"
+                                        for p in goods), 900)
+        if not finished:
+            problems.append(f"good files not processed: {[state(p) for p in goods]}")
+        code, body = health(home, url)
+        ing = body.get("ingestion", {})
+        print(f"  health while running: {code} {body.get('status')}, ingestion "
+              f"{ing.get('state')}{' — ' + ing['message'] if ing.get('message') else ''}")
+        if code != 200 or ing.get("state") != "running":
+            problems.append(f"health does not report a running ingestion: {code} {body}")
+    finally:
+        os.killpg(svc.pid, signal.SIGTERM)
+        try:
+            svc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(svc.pid, signal.SIGKILL)
+            svc.wait()
+        log.close()
+    code, body = health(home, url)
+    ing = body.get("ingestion", {})
+    print(f"  health once stopped: {code} {body.get('status')}, ingestion {ing.get('state')}"
+          f"{' — ' + ing['message'] if ing.get('message') else ''}")
+    if code != 503 or ing.get("state") != "stopped":
+        problems.append(f"health does not report the stopped ingestion: {code} {body}")
+    done = db_rows(url, "select count(*) from calls where status = 'done'")[0][0]
+    print(f"  {done} good recordings processed, the year-1 file quarantined "
+          f"({reason.splitlines()[0] if reason else '?'}: "
+          f"{reason.splitlines()[1][:70] if reason.count(chr(10)) > 1 else ''}…) "
+          f"in {time.monotonic() - t0:.0f} s")
+    for p in problems:
+        print(f"  CHECK FAILED: {p}")
+    if not problems:
+        print("  checks: ingestion went on past the year-1 file, which is quarantined with its "
+              "reason; health reports the ingestion running, then stopped — OK")
+    return not problems
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--small", action="store_true", help="3 recordings + 5 bad files")
@@ -412,31 +625,59 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--source", type=Path, default=SHARED_CALLS,
                     help="folder of recordings (+ .meta.json) to re-encode")
     ap.add_argument("--work", type=Path, default=None, help="working folder (default: temp)")
+    ap.add_argument("--cases", default="folder,long,bad-date",
+                    help="comma-separated: folder (the recorder folder with kills, then "
+                         "Celery), long (peak memory of very long calls), bad-date (a year-1 "
+                         "file name among good ones)")
+    ap.add_argument("--long-wav-min", type=float, default=180.0,
+                    help="minutes of the silent mono WAV of the long case")
+    ap.add_argument("--long-flac-min", type=float, default=30.0,
+                    help="minutes of the silent stereo FLAC of the long case")
+    ap.add_argument("--snippet-s", type=float, default=15.0,
+                    help="seconds of each recording of the bad-date case")
     args = ap.parse_args(argv)
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = set(cases) - {"folder", "long", "bad-date"}
+    if unknown:
+        ap.error(f"unknown case(s): {', '.join(sorted(unknown))}")
     if args.small:
         args.count, args.bad = 3, 5
         args.celery_count = args.celery_count or 2
+        args.long_wav_min = min(args.long_wav_min, 60.0)
     args.celery_count = args.celery_count or min(args.count, 20)
     work = args.work or Path(tempfile.mkdtemp(prefix="hqa-reliability-"))
     work.mkdir(parents=True, exist_ok=True)
     args.inbox = work / "录音 inbox"
     from transcribe.model import ensure_model
     model = ensure_model()  # the default home's model, shared by the runs below
-    t = time.monotonic()
-    expect = build(args.inbox, args.source, args.count, args.bad)
-    print(f"built {len(expect['good'])} recordings + {len(expect['bad'])} bad files + 1 "
-          f"duplicate + 1 growing file in {time.monotonic() - t:.0f} s under {args.inbox}")
     env = {**os.environ, "HOTLINE_QA_HOME": str(work / "home"), "HOTLINE_QA_MODEL": str(model),
            "HOTLINE_QA_STABLE_S": "1.0", "HOTLINE_QA_SIDECAR_WAIT_S": "2.0",
            "HOTLINE_QA_JOB_LEASE_S": "60", "HOTLINE_QA_RESCAN_S": "5",
            "HOTLINE_QA_CPU_THREADS": str(max(1, (os.cpu_count() or 2) // args.workers)),
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     env.pop("HOTLINE_QA_DATABASE_URL", None)
-    print("embedded workers, SQLite:")
-    ok, _ = embedded_phase(args, work, expect, env)
-    if not args.no_celery:
-        print("scale-out:")
-        ok = celery_phase(args, work, expect, env) and ok
+    ok = True
+    if "folder" in cases:
+        t = time.monotonic()
+        expect = build(args.inbox, args.source, args.count, args.bad)
+        print(f"built {len(expect['good'])} recordings + {len(expect['bad'])} bad files + 1 "
+              f"duplicate + 1 growing file in {time.monotonic() - t:.0f} s under {args.inbox}")
+        print("embedded workers, SQLite:")
+        ok, _ = embedded_phase(args, work, expect, env)
+        if not args.no_celery:
+            print("scale-out:")
+            ok = celery_phase(args, work, expect, env) and ok
+    if "long" in cases:
+        t = time.monotonic()
+        print("very long recordings (one worker process each):")
+        ok = long_case(args, work, {**env, "HOTLINE_QA_CPU_THREADS": str(os.cpu_count() or 2)}) \
+            and ok
+        print(f"  long case: {time.monotonic() - t:.0f} s")
+    if "bad-date" in cases:
+        t = time.monotonic()
+        print("a year-1 file name in the watched folder:")
+        ok = bad_date_case(args, work, env) and ok
+        print(f"  bad-date case: {time.monotonic() - t:.0f} s")
     print("RESULT:", "OK" if ok else "FAILED")
     return 0 if ok else 1
 

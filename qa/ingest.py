@@ -28,9 +28,14 @@ or watching the folder with watchdog plus a periodic rescan — together with th
 (:mod:`qa.worker`); while watching it reports its state in ``home/ingest-status.json``
 (:class:`IngestStatus`, read by ``/api/v1/health``). The ``hotline-qa ingest`` command is
 :func:`ingest_cmd`.
+
+API uploads are ingested from ``home/uploads`` with ``store_mode`` ``move`` (stored once);
+:func:`clean_uploads` tidies what a stopped server left there (the watching ingestion and the
+workers run it at start and every :data:`UPLOADS_TIDY_S` seconds).
 """
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -178,25 +183,34 @@ class Ingestor:
                     result.pending.append(str(path))
                     continue
                 self._seen.pop(str(path), None)
-                try:
-                    outcome = self.ingest_file(path, st)
-                except OSError as exc:  # vanished or unreadable meanwhile: look again later
-                    log.warning("cannot ingest %s yet: %s", path, exc)
+                outcome = self.ingest_or_quarantine(path, st)
+                if outcome is None:
                     result.pending.append(str(path))
                     continue
-                except SQLAlchemyError:
-                    raise  # the database, not this file: the caller decides
-                except Exception as exc:  # noqa: BLE001 - one bad file never stops ingestion
-                    log.exception("ingesting %s failed", path)
-                    outcome = self.quarantine(
-                        path, st, None, "ingest_error",
-                        f"收取时出错 / ingestion failed: {type(exc).__name__}: {exc}"[:500])
                 if self.heartbeat is not None:
                     self.heartbeat()
                 getattr(result, outcome[0]).append(outcome[1])
                 if outcome[0] == "new":
                     result.call_ids.append(outcome[2])
             return result
+
+    def ingest_or_quarantine(self, path: Path, st: os.stat_result
+                             ) -> tuple[str, str, str | None] | None:
+        """:meth:`ingest_file`, one bad file never stopping a pass: a file that cannot be read
+        for now gives ``None`` (look again later), a database error is raised, any other
+        failure quarantines the file (``ingest_error``)."""
+        try:
+            return self.ingest_file(path, st)
+        except OSError as exc:  # vanished or unreadable meanwhile: look again later
+            log.warning("cannot ingest %s yet: %s", path, exc)
+            return None
+        except SQLAlchemyError:
+            raise  # the database, not this file: the caller decides
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops ingestion
+            log.exception("ingesting %s failed", path)
+            return self.quarantine(
+                path, st, None, "ingest_error",
+                f"收取时出错 / ingestion failed: {type(exc).__name__}: {exc}"[:500])
 
     def metadata_for(self, path: Path) -> dict[str, Any]:
         meta = metadata_from_name(path.name, self.settings.filename_pattern)
@@ -359,6 +373,180 @@ def _newer_sidecar(path: Path, since: float) -> bool:
         return sidecar_path(path).stat().st_mtime > since
     except OSError:
         return False
+
+
+# --------------------------------------------------------------------------- API uploads
+
+#: Suffix of an upload still being written (``.<name>.part``, see api/services/uploads.py).
+PART_SUFFIX = ".part"
+#: Unfinished calls: the worker may still need the original if the store copy went missing.
+_UNFINISHED = ("queued", "processing")
+
+
+@dataclass
+class UploadsCleanup:
+    """What :func:`clean_uploads` did: files removed, orphaned uploads ingested, files kept."""
+
+    removed: list[str] = field(default_factory=list)
+    ingested: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+def _unlink(path: Path, out: UploadsCleanup) -> None:
+    try:
+        path.unlink()
+        out.removed.append(str(path))
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("could not remove %s: %s", path, exc)
+
+
+def clean_uploads(engine: Engine, settings: Settings | None = None, *,
+                  stale_s: float | None = None, on_new_job=None) -> UploadsCleanup:
+    """Tidy ``home/uploads`` (:attr:`Settings.effective_uploads_dir`).
+
+    An upload is written there and moved into the store as its call is recorded, so normally
+    nothing stays. What may (a server stopped mid-upload, files of earlier versions, which
+    kept a second copy there) is handled so that no call loses its recording:
+
+    * a ``.part`` (a transfer interrupted) not written for ``stale_s`` is removed;
+    * a file that became a call is removed when the call has its own copy (store or
+      quarantine) and is not an unfinished call's original (its fallback);
+    * a file without a call (saved, then the server stopped before recording it), not written
+      for ``stale_s``, is ingested now — queued like any upload, or quarantined;
+    * a file quarantined at ingestion is removed once the quarantine holds its copy;
+    * a sidecar ``.meta.json`` whose recording is gone, not written for ``stale_s``, and empty
+      day folders older than yesterday are removed.
+
+    ``stale_s``: default ``settings.upload_stale_s``. One file's trouble is logged, never
+    raised; a database error is raised.
+    """
+    settings = settings or get_settings()
+    stale_s = settings.upload_stale_s if stale_s is None else stale_s
+    root = settings.effective_uploads_dir
+    out = UploadsCleanup()
+    if not root.is_dir():
+        return out
+    now = time.time()
+    parts, sidecars, recordings = [], [], []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for fn in sorted(filenames):
+            p = Path(dirpath) / fn
+            if fn.startswith(".") and fn.endswith(PART_SUFFIX):
+                parts.append(p)
+            elif is_sidecar(p):
+                sidecars.append(p)
+            elif not fn.startswith("."):
+                recordings.append(p)
+
+    def age(p: Path) -> float | None:
+        try:
+            return now - p.stat().st_mtime
+        except OSError:
+            return None
+
+    for p in parts:
+        a = age(p)
+        if a is not None and a >= stale_s:
+            _unlink(p, out)
+            log.info("removed the interrupted upload %s", p)
+
+    def source_rows(paths: list[Path]) -> dict[str, tuple]:
+        rows: dict[str, tuple] = {}
+        names = [str(p) for p in paths]
+        with session_scope(engine) as s:
+            for i in range(0, len(names), 500):
+                q = (select(SourceFile.path, SourceFile.outcome, Call.status, Call.store_path,
+                            Call.source_path)
+                     .outerjoin(Call, Call.id == SourceFile.call_id)
+                     .where(SourceFile.path.in_(names[i:i + 500])))
+                for path, outcome, status, store_path, source_path in s.execute(q):
+                    rows[path] = (outcome, status, store_path, source_path)
+        return rows
+
+    quarantine = settings.effective_quarantine_dir
+
+    def settle(p: Path, row: tuple) -> None:
+        """Remove ``p`` if what ingestion decided about it keeps a copy elsewhere."""
+        outcome, status, store_path, source_path = row
+        if not p.exists():  # moved into the store: its metadata is the call's
+            _unlink(sidecar_path(p), out)
+            return
+        if outcome == "quarantined":
+            removable = quarantine.is_dir() and any(quarantine.glob("*_" + glob.escape(p.name)))
+        else:
+            own_copy = bool(store_path) and store_path != str(p) and Path(store_path).is_file()
+            fallback = source_path == str(p) and status in _UNFINISHED
+            removable = own_copy and not fallback
+        if removable:
+            _unlink(p, out)
+            _unlink(sidecar_path(p), out)  # its metadata is the call's (or the quarantine's)
+        else:
+            out.kept.append(str(p))
+
+    rows = source_rows(recordings)
+    mover = None
+    for p in recordings:
+        row = rows.get(str(p))
+        if row is not None:
+            settle(p, row)
+            continue
+        a = age(p)  # saved, never recorded: ingest it now (unless it is being saved)
+        if a is None or a < stale_s:
+            out.kept.append(str(p))
+            continue
+        if mover is None:
+            mover = Ingestor(root, engine, settings.model_copy(update={"store_mode": "move"}),
+                             on_new_job=on_new_job)
+        try:
+            outcome = mover.ingest_or_quarantine(p, p.stat())
+        except OSError as exc:
+            log.warning("cannot ingest the orphaned upload %s: %s", p, exc)
+            outcome = None
+        if outcome is None:
+            out.kept.append(str(p))
+            continue
+        log.warning("upload %s had no call (the server stopped while saving it): %s",
+                    p, outcome[0])
+        out.ingested.append(str(p))
+        row = source_rows([p]).get(str(p))
+        if row is not None:
+            settle(p, row)
+
+    kept = {str(sidecar_path(Path(k))) for k in out.kept}
+    kept |= {str(sidecar_path(p.with_name(p.name[1:-len(PART_SUFFIX)])))
+             for p in parts if p.exists()}
+    for side in sidecars:
+        a = age(side)
+        if str(side) not in kept and a is not None and a >= stale_s:
+            _unlink(side, out)
+
+    yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y%m%d")
+    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+        d = Path(dirpath)
+        if d != root and re.fullmatch(r"\d{8}", d.name) and d.name < yesterday:
+            try:
+                d.rmdir()  # only when empty
+            except OSError:
+                pass
+    if out.removed or out.ingested:
+        log.info("uploads tidied: %d file(s) removed, %d orphaned upload(s) ingested",
+                 len(out.removed), len(out.ingested))
+    return out
+
+
+#: How often the watching ingestion and the workers tidy ``home/uploads`` (s).
+UPLOADS_TIDY_S = 600.0
+
+
+def tidy_uploads(engine: Engine, settings: Settings, on_new_job=None) -> UploadsCleanup | None:
+    """:func:`clean_uploads` for a service loop: a failure is logged, not raised."""
+    try:
+        return clean_uploads(engine, settings, on_new_job=on_new_job)
+    except Exception:  # noqa: BLE001 - tidying never stops ingestion or the workers
+        log.exception("tidying %s failed", settings.effective_uploads_dir)
+        return None
 
 
 # --------------------------------------------------------------------------- the service
@@ -532,11 +720,14 @@ def run_ingest(root: Path, *, settings: Settings | None = None, once: bool = Fal
         ingestor.heartbeat = status.beat
     totals = ScanResult()
     pending: list[Path] = []
-    last_full = -1e9
+    last_full = last_tidy = -1e9
     try:
         while stop is None or not stop.is_set():
             now = time.monotonic()
             try:
+                if now - last_tidy >= UPLOADS_TIDY_S:  # at start, then now and then
+                    last_tidy = now
+                    tidy_uploads(engine, settings, on_new_job=ingestor.on_new_job)
                 if once or now - last_full >= settings.rescan_s:
                     res = ingestor.scan()
                     last_full = now

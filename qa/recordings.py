@@ -120,12 +120,13 @@ def _copy_durably(src: Path, dest: Path) -> None:
 def place_in_store(src: Path, dest: Path, mode: str) -> None:
     """Put a copy of ``src`` at ``dest`` without touching ``src``'s content.
 
-    ``mode``: ``copy``; ``link`` (hard link, copy when linking is impossible); ``move``
-    copies here — the caller removes the original once the job is committed.
+    ``mode``: ``copy``; ``link`` (hard link, copy when linking is impossible); ``move`` links
+    the same way here — the caller removes the original once the job is committed, so the
+    bytes are written once and stored once (on another file system: copied, then removed).
     """
     if dest.exists():
         return
-    if mode == "link":
+    if mode in ("link", "move"):
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(src, dest)

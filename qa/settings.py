@@ -38,6 +38,10 @@ class Settings(TranscribeSettings):
     login_backoff_s: int = 30
     # Uploads through the API: largest accepted file.
     upload_max_bytes: int = 200 * 1024 * 1024
+    # An upload lands in ``home/uploads`` and is moved into the store as its call is recorded;
+    # what is left there (a ``.part`` of an interrupted transfer, a file of a server stopped
+    # mid-upload) is tidied (qa.ingest.clean_uploads) once not written for this long (s).
+    upload_stale_s: float = 3600.0
     # Days after a call's result is first available during which an agent may appeal.
     appeal_window_days: float = 7.0
     # Share of machine-passed calls sampled into the review queue (0-1).
@@ -88,6 +92,11 @@ class Settings(TranscribeSettings):
     @property
     def effective_store_dir(self) -> Path:
         return self.store_dir or self.home / "store"
+
+    @property
+    def effective_uploads_dir(self) -> Path:
+        """Where API uploads land before their call is recorded (``home/uploads``)."""
+        return Path(self.home) / "uploads"
 
     @property
     def effective_quarantine_dir(self) -> Path:

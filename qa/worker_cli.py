@@ -37,17 +37,26 @@ def worker_cmd(processes: int | None, celery: bool, db_url: str | None,
         upgrade(url)
     except SQLAlchemyError as exc:
         raise click.ClickException(f"无法连接数据库 / cannot reach the database: {exc}") from exc
+    from models import make_engine
+    from qa.ingest import UPLOADS_TIDY_S, tidy_uploads
+    engine = make_engine(url)
+    tidy_uploads(engine, settings)  # what a stopped server left in home/uploads
     n = processes or settings.workers
     if celery:
+        engine.dispose()  # no pooled connection into Celery's forked children
         from qa.worker_celery import run_celery_worker
         run_celery_worker(url, concurrency=n, queue=queue or settings.celery_queue)
         return
     pool = WorkerPool(url, settings, n).start()
     click.echo(f"{n} 个处理进程已启动 / {n} worker process(es) running; Ctrl-C stops them")
+    last_tidy = time.monotonic()
     try:
         while True:
             time.sleep(1)
             pool.check()
+            if time.monotonic() - last_tidy >= UPLOADS_TIDY_S:
+                last_tidy = time.monotonic()
+                tidy_uploads(engine, settings)
     except KeyboardInterrupt:
         pass
     finally:

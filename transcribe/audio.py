@@ -20,6 +20,8 @@ logger = logging.getLogger("transcribe.audio")
 
 #: Sample rate of decoded audio (what Whisper expects), Hz.
 SAMPLE_RATE = 16000
+#: Samples checked and clipped at once after decoding.
+_BLOCK = 1 << 20
 
 _MESSAGES = {
     "empty": ("录音文件为空", "the file is empty (0 bytes)"),
@@ -154,6 +156,13 @@ def _wav_missing_bytes(path: Path) -> int:
     return 0
 
 
+def _capacity(declared_s: float | None, sample_rate: int, limit: int) -> int:
+    """Samples to allocate before decoding: the header's length and a little more (a minute
+    when it says nothing); at most ``limit + 1``."""
+    guess = declared_s * sample_rate * 1.01 + sample_rate if declared_s else 60 * sample_rate
+    return int(min(guess, limit + 1))
+
+
 def decode(path: Path | str, sample_rate: int = SAMPLE_RATE,
            max_duration_s: float | None = None) -> DecodedAudio:
     """Decode a recording into one float32 array per channel.
@@ -219,19 +228,31 @@ def decode(path: Path | str, sample_rate: int = SAMPLE_RATE,
         source_rate = int(ctx.sample_rate)
         layout = "stereo" if n_ch == 2 else "mono"
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
-        chunks: list[np.ndarray] = []
         total = 0
         limit = int(max_duration_s * sample_rate) + sample_rate
         warnings: list[str] = []
+        # Decoded straight into one array sized from the header (grown if the header said
+        # too little): no list of frames to concatenate, so a long recording takes its own
+        # size in memory, not twice that (a 3-hour call is 0.7 GB of float32 at 16 kHz).
+        data = np.empty((n_ch, _capacity(declared, sample_rate, limit)), np.float32)
 
         def take(frames) -> None:
-            nonlocal total
+            nonlocal total, data
             for fr in frames:
                 arr = fr.to_ndarray()  # (channels, samples), planar float32
                 if arr.ndim == 1:
                     arr = arr[None, :]
-                chunks.append(arr.astype(np.float32, copy=False))
-                total += arr.shape[1]
+                m = arr.shape[1]
+                if total + m > data.shape[1]:
+                    if total + m > limit:
+                        raise AudioError("too_long", path,
+                                         f"> limit {max_duration_s / 3600:.2f} h")
+                    grown = np.empty((n_ch, min(limit + 1, max(total + m, data.shape[1] * 3 // 2))),
+                                     np.float32)
+                    grown[:, :total] = data[:, :total]
+                    data = grown
+                data[:, total:total + m] = arr
+                total += m
             if total > limit:
                 raise AudioError("too_long", path, f"> limit {max_duration_s / 3600:.2f} h")
 
@@ -251,17 +272,27 @@ def decode(path: Path | str, sample_rate: int = SAMPLE_RATE,
                              f"decoding failed after {total / sample_rate:.1f} s: {exc}") from None
     if total == 0:
         raise AudioError("no_audio", path, "zero-length audio")
-    data = np.concatenate(chunks, axis=1) if len(chunks) > 1 else chunks[0]
-    duration = data.shape[1] / sample_rate
+    duration = total / sample_rate
     if declared is not None and declared > 1.0 and duration < 0.9 * declared - 0.5:
         raise AudioError("truncated", path,
                          f"header says {declared:.1f} s, only {duration:.1f} s could be decoded")
-    if not np.all(np.isfinite(data)):
-        data = np.nan_to_num(data)
+    # one array per channel, exactly as long as what was decoded (copied only when the
+    # header promised clearly more than there was)
+    channels = [data[i, :total] if data.shape[1] - total <= data.shape[1] // 50
+                else data[i, :total].copy() for i in range(n_ch)]
+    del data
+    bad = False
+    for ch in channels:  # in blocks: no whole-recording temporaries
+        for i in range(0, total, _BLOCK):
+            block = ch[i:i + _BLOCK]
+            if not np.isfinite(block).all():
+                np.nan_to_num(block, copy=False)
+                bad = True
+            np.clip(block, -1.0, 1.0, out=block)
+    if bad:
         warnings.append("non-finite samples replaced by 0")
-    np.clip(data, -1.0, 1.0, out=data)
     return DecodedAudio(
-        channels=[np.ascontiguousarray(data[i]) for i in range(data.shape[0])],
+        channels=channels,
         sample_rate=sample_rate, source_rate=source_rate, codec=codec,
         container=container_name,
         bit_rate=getattr(ctx, "bit_rate", None) or None, warnings=warnings)

@@ -165,18 +165,31 @@ def channels_identical(a: np.ndarray, b: np.ndarray, tolerance_db: float = -40.0
     n = min(len(a), len(b))
     if n == 0:
         return True
-    x = np.asarray(a[:n], dtype=np.float64)
-    y = np.asarray(b[:n], dtype=np.float64)
-    px, py = float(np.mean(x * x)), float(np.mean(y * y))
+    # sums in float64 over blocks: no float64 copy of whole channels (a 30-minute stereo
+    # call would need 0.9 GB for them)
+    sxx = syy = sxy = sdd = 0.0
+    for i in range(0, n, _SUM_BLOCK):
+        x = np.asarray(a[i:min(n, i + _SUM_BLOCK)], dtype=np.float64)
+        y = np.asarray(b[i:min(n, i + _SUM_BLOCK)], dtype=np.float64)
+        d = x - y
+        sxx += float(np.dot(x, x))
+        syy += float(np.dot(y, y))
+        sxy += float(np.dot(x, y))
+        sdd += float(np.dot(d, d))
+    px, py = sxx / n, syy / n
     if px < 1e-12 and py < 1e-12:
         return True
     if px < 1e-12 or py < 1e-12:
         return False
-    diff = float(np.mean((x - y) ** 2))
+    diff = sdd / n
     if 10 * np.log10(diff / max(px, py) + 1e-20) < tolerance_db:
         return True
-    corr = float(np.dot(x, y) / np.sqrt(px * py) / n)
+    corr = float(sxy / np.sqrt(px * py) / n)
     return corr > 0.999
+
+
+#: Samples summed at once by :func:`channels_identical`.
+_SUM_BLOCK = 1 << 18
 
 
 def party_level_dbfs(samples: np.ndarray, sample_rate: int, frame_party: np.ndarray,
@@ -208,11 +221,13 @@ def _to_rate(samples: np.ndarray, sample_rate: int, rate: int) -> np.ndarray:
 def speech_mask(samples: np.ndarray, sample_rate: int, n_frames: int,
                 options: DiarizeOptions | None = None) -> np.ndarray:
     """Speech per 10 ms frame from faster-whisper's Silero VAD (bool array of ``n_frames``)."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps  # noqa: PLC0415
+    from faster_whisper.vad import VadOptions  # noqa: PLC0415
+
+    from transcribe.vad import speech_timestamps  # noqa: PLC0415
 
     o = options or DiarizeOptions()
     x16 = _to_rate(samples, sample_rate, 16000)
-    chunks = get_speech_timestamps(
+    chunks = speech_timestamps(
         x16, VadOptions(threshold=o.vad_threshold, min_silence_duration_ms=o.vad_min_silence_ms,
                         speech_pad_ms=30, min_speech_duration_ms=100))
     mask = np.zeros(n_frames, bool)

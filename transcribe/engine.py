@@ -34,6 +34,7 @@ from transcribe.normalize import (Vocabulary, chinese_punctuation, known_halluci
 from transcribe.records import Transcript, Utterance, Word
 from transcribe.roles import RoleAssignment, assign_roles, lexical_log_odds
 from transcribe.soundalike import SoundAlikeCorrector
+from transcribe.vad import speech_timestamps
 
 logger = logging.getLogger("transcribe.engine")
 
@@ -101,8 +102,13 @@ class DecodeOptions:
 def _load_model(path: str, compute_type: str, cpu_threads: int):
     from faster_whisper import WhisperModel  # noqa: PLC0415 - heavy
 
+    from transcribe.features import BoundedFeatureExtractor  # noqa: PLC0415
+
     logger.info("loading ASR model %s (%s, %d threads)", path, compute_type, cpu_threads)
-    return WhisperModel(path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads)
+    model = WhisperModel(path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads)
+    # the same features, computed in blocks (faster-whisper's take ~40 times the audio)
+    model.feature_extractor = BoundedFeatureExtractor(**model.feat_kwargs)
+    return model
 
 
 @dataclass
@@ -314,20 +320,23 @@ class Transcriber:
     # -- one channel ------------------------------------------------------------------------
     def _recognise(self, samples: np.ndarray) -> _Recognised:
         from faster_whisper.transcribe import restore_speech_timestamps  # noqa: PLC0415
-        from faster_whisper.vad import (VadOptions, collect_chunks,  # noqa: PLC0415
-                                        get_speech_timestamps)
+        from faster_whisper.vad import VadOptions  # noqa: PLC0415
 
         o = self.options
         t0 = time.perf_counter()
-        # VAD as faster-whisper's vad_filter does it (same functions), but done here so that
-        # the speech chunks are known afterwards (word times are fitted to them).
-        chunks = get_speech_timestamps(samples, VadOptions(
+        # VAD as faster-whisper's vad_filter does it (the same chunks, in bounded memory:
+        # transcribe.vad), but done here so that the speech chunks are known afterwards
+        # (word times are fitted to them).
+        chunks = speech_timestamps(samples, VadOptions(
             min_silence_duration_ms=o.vad_min_silence_ms, speech_pad_ms=o.vad_speech_pad_ms))
         regions = [(c["start"] / _SR, c["end"] / _SR) for c in chunks]
         if not chunks:
             return _Recognised(words=[], dropped=[], speech_s=0.0,
                                asr_s=time.perf_counter() - t0, regions=[])
-        heard = np.concatenate(collect_chunks(samples, chunks, _SR)[0])
+        # what faster-whisper's collect_chunks gives, in one copy (it concatenates chunk by
+        # chunk: quadratic time, twice the memory)
+        heard = np.concatenate([samples[c["start"]:c["end"]] for c in chunks]).astype(
+            np.float32, copy=False)
         segments, _info = self.model.transcribe(
             heard, language="zh", task="transcribe", beam_size=o.beam_size,
             temperature=list(o.temperatures), vad_filter=False,

@@ -1,6 +1,9 @@
 """Upload of a recording (or transcript JSON) through the API: the same path as folder
 ingestion — the file is saved under ``home/uploads``, optional metadata becomes its sidecar,
-and :class:`qa.ingest.Ingestor` records the call and its job (deduplicated by content)."""
+and :class:`qa.ingest.Ingestor` records the call and its job (deduplicated by content),
+moving the file into the store (``store_mode`` ``move``): an upload is stored once, and
+``home/uploads`` keeps nothing once the request is answered. What a stopped server leaves
+there is tidied by :func:`qa.ingest.clean_uploads` (ingestion and workers run it)."""
 from __future__ import annotations
 
 import json
@@ -105,7 +108,7 @@ def save_upload(db: Session, user: User, settings: Settings, filename: str, stre
         raise Invalid(f"不支持的文件类型 / unsupported file type; allowed: {', '.join(suffixes)}")
     if metadata is not None and not isinstance(metadata, dict):
         raise Invalid("metadata 必须是 JSON 对象 / metadata must be a JSON object")
-    root = Path(settings.home) / "uploads"
+    root = settings.effective_uploads_dir
     day = datetime.now(timezone.utc)
     folder = root / f"{day:%Y%m%d}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -146,16 +149,19 @@ def save_upload(db: Session, user: User, settings: Settings, filename: str, stre
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    ingestor = Ingestor(folder, engine or db.get_bind(), settings)
+    # moved into the store (linked, then removed here once the call is recorded)
+    ingestor = Ingestor(folder, engine or db.get_bind(),
+                        settings.model_copy(update={"store_mode": "move"}))
     try:
         outcome = ingestor.ingest_file(dest)[0]
     except BaseException:
         _remove(dest, meta_path)
         raise
+    # the metadata is the call's now; a duplicate's or a quarantined file's copy is elsewhere
+    _remove(dest, meta_path)
     db.expire_all()
     call = db.scalar(select(Call).where(Call.content_sha256 == sha))
     if call is None:  # quarantined by ingestion (it keeps its own copy)
-        _remove(dest, meta_path)
         raise Invalid(f"文件无法入库（{outcome}）/ the file was not accepted")
     audit(db, user, "call.upload", "call", call.id,
           {"filename": name, "size": size, "duplicate": outcome == "duplicates"}, ip)
