@@ -11,7 +11,10 @@ from qa.rules.base import ActHit, Rule, RuleContext, act_hits, best_act_hit, wit
 
 _PLATE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Z]|车牌")
 # The agent reading the caller's own details back for confirmation (您现在这个号码…对吗？).
-_READ_BACK = re.compile(r"您(?:现在|的|家|这个)|(?:对吗|是吗|对不对|没错吧|是不是)[？?。]?\s*$")
+# Both: the caller's own details (您现在这个…, 您登记的…, 跟您核对一下…) and a question asking
+# them to confirm; an utterance about a third person (隔壁、楼上…) is never one.
+_READ_BACK = re.compile(r"(?:您(?:现在|的|家|这个|登记|留的|预留|报的)|核对|确认一下)"
+                        r".*(?:对吗|是吗|对吧|是吧|对不对|没错吧|是不是)[？?。]?\s*$")
 _QUESTION_END = re.compile(r"(吗|呢|吧|？|\?)\s*[。！!]?\s*$")
 
 
@@ -217,10 +220,16 @@ class NoShirking(Rule):
             if not ms:
                 continue
             window = agent[i:i + 2]
-            helped = any(ctx.matcher.find(v, self.alternative_phrases) for v in window) or \
+            # Help offered after it (a place, a number, a report with a reply) excuses a phrase.
+            # The model read the utterance whole: when it still calls it shirking, help within
+            # the same utterance (已经报上去了，后面怎么弄就不是我们能决定的了) is not taken
+            # as given; only a concrete number there or help in the next utterance is.
+            model_only = all(isinstance(m, ActHit) for m in ms)
+            after = window[1:] if model_only else window
+            helped = any(ctx.matcher.find(v, self.alternative_phrases) for v in after) or \
                 any(len(numbers.digits_of(v.text)) >= 5 for v in window) or \
                 any(max(ctx.act(v, "referral"), ctx.act(v, "escalation")) >= t
-                    for v in window)
+                    for v in after)
             if not helped:
                 bad.extend(ms)
         if not bad:
@@ -289,6 +298,10 @@ class NoPrivacyLeak(Rule):
     _PERSON = re.compile(r"他的|她的|他家|她家|他电话|她电话|车主|邻居|楼上|楼下|对门|隔壁|"
                          r"那家|那户|住户|那位|这位|业主是")
 
+    def _reads_back(self, text: str) -> bool:
+        """The caller's own details read back for confirmation (您登记的手机号是…，对吧？)."""
+        return bool(_READ_BACK.search(text)) and not self._PERSON.search(text)
+
     def evaluate(self, ctx: RuleContext) -> Finding:
         own_phones = set()
         caller = numbers.digits_of(str(ctx.metadata.get("caller_number") or ""))
@@ -301,8 +314,9 @@ class NoPrivacyLeak(Rule):
             own_names.update(s.value for s in numbers.surnames(u.text))
         leaks: list[tuple[Evidence, float, str]] = []
         for u in ctx.agent:
+            read_back = self._reads_back(u.text)
             for p in numbers.phone_numbers(u.text):
-                if len(p.value) < self.min_phone_digits or p.value in own_phones:
+                if len(p.value) < self.min_phone_digits or p.value in own_phones or read_back:
                     continue
                 if any(_same_number(p.value, o) for o in own_phones):
                     continue
@@ -332,7 +346,7 @@ class NoPrivacyLeak(Rule):
         hits = []
         for h in act_hits(ctx, ctx.agent, "disclosure", self.act_threshold):
             u = h.utterance
-            if any(s <= u.start <= e for s, e in seen) or _READ_BACK.search(u.text) or \
+            if any(s <= u.start <= e for s, e in seen) or self._reads_back(u.text) or \
                     any(_same_number(p.value, o) for p in numbers.phone_numbers(u.text)
                         for o in own_phones):
                 continue  # the caller's own details read back, however garbled
