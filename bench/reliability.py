@@ -515,8 +515,17 @@ def long_case(args, work: Path, env: dict) -> bool:
     return ok
 
 
-def health(home: Path, url: str) -> tuple[int, dict]:
-    """``GET /api/v1/health`` of the web app on this home (in-process, no server)."""
+def health(home: Path, url: str, label: str) -> tuple[int, str | None]:
+    """``GET /api/v1/health`` of the web app on this home (in-process, no server), printed
+    under ``label``: its status code and the ingestion's state."""
+    code, body = _health(home, url)
+    ing = body.get("ingestion", {})
+    print(f"  health {label}: {code} {body.get('status')}, ingestion {ing.get('state')}"
+          f"{' — ' + ing['message'] if ing.get('message') else ''}")
+    return code, ing.get("state")
+
+
+def _health(home: Path, url: str) -> tuple[int, dict]:
     from fastapi.testclient import TestClient
 
     from api.app import create_app
@@ -581,12 +590,9 @@ def bad_date_case(args, work: Path, env: dict) -> bool:
                                         for p in goods), 900)
         if not finished:
             problems.append(f"good files not processed: {[state(p) for p in goods]}")
-        code, body = health(home, url)
-        ing = body.get("ingestion", {})
-        print(f"  health while running: {code} {body.get('status')}, ingestion "
-              f"{ing.get('state')}{' — ' + ing['message'] if ing.get('message') else ''}")
-        if code != 200 or ing.get("state") != "running":
-            problems.append(f"health does not report a running ingestion: {code} {body}")
+        code, state = health(home, url, "while running")
+        if code != 200 or state != "running":
+            problems.append(f"health does not report a running ingestion: {code} {state}")
     finally:
         os.killpg(svc.pid, signal.SIGTERM)
         try:
@@ -595,12 +601,9 @@ def bad_date_case(args, work: Path, env: dict) -> bool:
             os.killpg(svc.pid, signal.SIGKILL)
             svc.wait()
         log.close()
-    code, body = health(home, url)
-    ing = body.get("ingestion", {})
-    print(f"  health once stopped: {code} {body.get('status')}, ingestion {ing.get('state')}"
-          f"{' — ' + ing['message'] if ing.get('message') else ''}")
-    if code != 503 or ing.get("state") != "stopped":
-        problems.append(f"health does not report the stopped ingestion: {code} {body}")
+    code, state = health(home, url, "once stopped")
+    if code != 503 or state != "stopped":
+        problems.append(f"health does not report the stopped ingestion: {code} {state}")
     done = db_rows(url, "select count(*) from calls where status = 'done'")[0][0]
     print(f"  {done} good recordings processed, the year-1 file quarantined "
           f"({reason.splitlines()[0] if reason else '?'}: "

@@ -17,6 +17,18 @@ import time
 from pathlib import Path
 
 from qa.records import Evidence, Finding, Report, Transcript, Utterance
+from qa.settings import Settings
+
+
+def settings_for(tmp_path: Path, db_url: str, **kw) -> Settings:
+    """Settings of a test service in ``tmp_path/home`` analysing with :func:`fake_analyzer`,
+    with short waits (``kw`` overrides)."""
+    base = dict(home=tmp_path / "home", database_url=db_url,
+                analyzer="ingest_helpers:fake_analyzer", stable_s=0.2, sidecar_wait_s=0.3,
+                rescan_s=1.0, retry_backoff_s=0.2, job_lease_s=5.0, job_max_attempts=3,
+                workers=1)
+    base.update(kw)
+    return Settings(**base)
 
 
 def runs(name: str | None = None) -> int:

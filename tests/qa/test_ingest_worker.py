@@ -25,19 +25,11 @@ from models.db import make_engine
 from qa.ingest import Ingestor, metadata_from_name, run_ingest, sidecar_path
 from qa.settings import Settings
 from qa.worker import WorkerPool, claim_job, process_job
+from ingest_helpers import settings_for as _settings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 HELPERS = str(Path(__file__).resolve().parent)
 PATTERN = r"(?P<date>\d{8})_(?P<time>\d{6})_(?P<agent_id>[^_]+)_(?P<caller_number>\d+)\.\w+$"
-
-
-def _settings(tmp_path: Path, db_url: str, **kw) -> Settings:
-    base = dict(home=tmp_path / "home", database_url=db_url,
-                analyzer="ingest_helpers:fake_analyzer", stable_s=0.2, sidecar_wait_s=0.3,
-                rescan_s=1.0, retry_backoff_s=0.2, job_lease_s=5.0, job_max_attempts=3,
-                workers=1)
-    base.update(kw)
-    return Settings(**base)
 
 
 def _sha(p: Path) -> str:

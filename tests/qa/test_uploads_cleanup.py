@@ -19,20 +19,11 @@ from sqlalchemy import select
 from models import Call, Job, SourceFile, session_scope
 from models.db import make_engine
 from qa.ingest import Ingestor, clean_uploads, run_ingest, sidecar_path
-from qa.settings import Settings
 from qa.worker import claim_job, process_job
+from ingest_helpers import settings_for as _settings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 HOUR = 3600.0
-
-
-def _settings(tmp_path: Path, db_url: str, **kw) -> Settings:
-    base = dict(home=tmp_path / "home", database_url=db_url,
-                analyzer="ingest_helpers:fake_analyzer", stable_s=0.2, sidecar_wait_s=0.3,
-                rescan_s=1.0, retry_backoff_s=0.2, job_lease_s=5.0, job_max_attempts=3,
-                workers=1)
-    base.update(kw)
-    return Settings(**base)
 
 
 @pytest.fixture(autouse=True)
