@@ -28,8 +28,10 @@ def _upgrade(url: str) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from models import upgrade
+    from qa.transcript_index import ensure_current
     try:
         upgrade(url)
+        ensure_current(url)  # the search index of an older tokenizer (or none) is rebuilt
     except SQLAlchemyError as exc:
         raise click.ClickException(f"无法打开数据库 / cannot open the database {url}: {exc}"
                                    ) from None

@@ -114,6 +114,42 @@ class CallPage(BaseModel):
     page_size: int
 
 
+class SearchSegment(BaseModel):
+    text: str
+    hit: bool
+
+
+class SearchHit(BaseModel):
+    """One utterance that matches the query: its place in the call, the text cut into
+    highlighted segments, ``fuzzy`` when found only by sound, the call's key facts, and the
+    call page at that second (``url``)."""
+
+    utterance_id: int
+    call_id: str
+    idx: int
+    speaker: str
+    start: float
+    end: float
+    text: str
+    fuzzy: bool
+    spans: list[list[int]]
+    segments: list[SearchSegment]
+    call: CallSummary | None = None
+    url: str
+
+
+class SearchPage(BaseModel):
+    query: str
+    sound: bool
+    speaker: str | None = None
+    items: list[SearchHit]
+    total: int
+    calls: int
+    page: int
+    page_size: int
+    warning: str | None = None
+
+
 class AppealPublic(Out):
     id: int
     finding_id: int

@@ -10,13 +10,14 @@ from models.db import (current_revision, default_url, get_engine, head_revision,
 from models.tables import (APPEAL_STATES, CALL_STATUSES, FINDING_STATUSES, JOB_STATES,
                            REVIEW_STATES, ROLES, Agent, Appeal, AuditLog, AuthSession, Call,
                            Classification, Finding, Job, JobAttempt, LoginAttempt,
-                           MonthlyAssessment, Review, Score, ScoringForm, SourceFile, User,
-                           Utterance)
+                           Monitor, MonthlyAssessment, Review, Score, ScoringForm, SourceFile,
+                           TopicName, User, Utterance)
 
 __all__ = [
     "APPEAL_STATES", "CALL_STATUSES", "FINDING_STATUSES", "JOB_STATES", "REVIEW_STATES", "ROLES",
     "Agent", "Appeal", "AuditLog", "AuthSession", "Base", "Call", "Classification", "Finding",
-    "Job", "JobAttempt", "LoginAttempt", "MonthlyAssessment", "Review", "Score", "ScoringForm",
-    "SourceFile", "User", "Utterance", "current_revision", "default_url", "get_engine",
-    "head_revision", "make_engine", "session_factory", "session_scope", "upgrade", "utcnow",
+    "Job", "JobAttempt", "LoginAttempt", "Monitor", "MonthlyAssessment", "Review", "Score",
+    "ScoringForm", "SourceFile", "TopicName", "User", "Utterance", "current_revision",
+    "default_url", "get_engine", "head_revision", "make_engine", "session_factory",
+    "session_scope", "upgrade", "utcnow",
 ]

@@ -490,6 +490,44 @@ class AuditLog(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
 
 
+# --------------------------------------------------------------------------- search
+
+class Monitor(Base):
+    """A saved transcript search whose hits are counted over time (dashboard, weekly report).
+
+    ``filters`` holds the call-list filters it is restricted to (estate, call type …) as the
+    search API takes them; the transcript index itself is ``models.search_index``."""
+
+    __tablename__ = "monitors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    query: Mapped[str] = mapped_column(String(500))
+    sound: Mapped[bool] = mapped_column(Boolean, default=False)
+    speaker: Mapped[str | None] = mapped_column(String(16))
+    filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TopicName(Base):
+    """A supervisor's name for a discovered call-reason topic, found again in later periods
+    by its term signature (``terms``: term -> weight); ``merged_into_id`` joins it to
+    another named topic."""
+
+    __tablename__ = "topic_names"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    terms: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("topic_names.id", ondelete="SET NULL"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 # --------------------------------------------------------------------------- denormalised state
 
 

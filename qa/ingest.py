@@ -688,6 +688,7 @@ def run_ingest(root: Path, *, settings: Settings | None = None, once: bool = Fal
         sqlalchemy.exc.OperationalError: the database cannot be reached.
     """
     from models import make_engine, upgrade
+    from qa.transcript_index import ensure_current
     from qa.worker import WorkerPool, fail_exhausted, release_dead_local_leases
 
     settings = settings or get_settings()
@@ -697,6 +698,7 @@ def run_ingest(root: Path, *, settings: Settings | None = None, once: bool = Fal
     url = settings.effective_database_url
     upgrade(url)
     engine = make_engine(url)
+    ensure_current(engine)  # the search index of an older tokenizer (or none) is rebuilt
     executor = executor or settings.executor
     dispatcher = None
     if executor == "celery":

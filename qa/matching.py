@@ -67,14 +67,19 @@ _SYL_IDS: dict[str, str] = {}
 
 
 @lru_cache(maxsize=None)
-def sound_of(ch: str) -> str:
-    """One private-use character standing for the folded toneless sound of ``ch``."""
+def syllable_of(ch: str) -> str:
+    """The folded toneless pinyin syllable of a Han character (``ch`` lower-cased otherwise)."""
     from pypinyin import Style, lazy_pinyin
 
     if "\u3400" <= ch <= "\u9fff":
-        syl = fold_syllable(lazy_pinyin(ch, style=Style.NORMAL, v_to_u=False)[0])
-    else:
-        syl = ch.lower()
+        return fold_syllable(lazy_pinyin(ch, style=Style.NORMAL, v_to_u=False)[0])
+    return ch.lower()
+
+
+@lru_cache(maxsize=None)
+def sound_of(ch: str) -> str:
+    """One private-use character standing for the folded toneless sound of ``ch``."""
+    syl = syllable_of(ch)
     sid = _SYL_IDS.get(syl)
     if sid is None:
         sid = _SYL_IDS[syl] = chr(0xF0000 + len(_SYL_IDS))

@@ -32,6 +32,7 @@ from qa.assessment_store import active_form, recompute_for_call, rescore
 from qa.recordings import parse_started_at
 from qa.reports import extract_estate, extract_scenario
 from qa.settings import Settings
+from qa.transcript_index import index_call
 
 __all__ = ["Reanalysis", "jsonable", "reanalyze_call", "store_report", "stored_transcript",
            "type_correction"]
@@ -109,6 +110,7 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float], *,
         s.add(Utterance(call_id=call.id, idx=i, speaker=u.speaker, start=u.start, end=u.end,
                         text=u.text, confidence=u.confidence, level_dbfs=u.level_dbfs,
                         words=None if u.words is None else [w.to_dict() for w in u.words]))
+    index_call(s, call.id)
     for f in d.get("rules", []):
         known = {"code", "status", "confidence", "deduction", "needs_review", "message",
                  "evidence", "red_line"}

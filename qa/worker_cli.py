@@ -33,8 +33,10 @@ def worker_cmd(processes: int | None, celery: bool, db_url: str | None,
     if db_url:
         settings = settings.model_copy(update={"database_url": db_url})
     url = settings.effective_database_url
+    from qa.transcript_index import ensure_current
     try:
         upgrade(url)
+        ensure_current(url)
     except SQLAlchemyError as exc:
         raise click.ClickException(f"无法连接数据库 / cannot reach the database: {exc}") from exc
     from models import make_engine

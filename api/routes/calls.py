@@ -7,7 +7,7 @@ import re
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, SupervisorUser, client_ip
@@ -24,9 +24,7 @@ router = APIRouter(prefix="/calls", tags=["calls"])
 NOT_FOUND = {404: {"description": "通话不存在或无权查看"}}
 
 
-@router.get("", response_model=CallPage, summary="通话列表 / list calls with filters")
-def list_calls(
-    user: CurrentUser, db: SessionDep, settings: SettingsDep,
+def call_filters(
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
     date_from: date | None = None, date_to: date | None = None,
     score_min: Annotated[float | None, Query(ge=0, le=100)] = None,
@@ -42,18 +40,28 @@ def list_calls(
     scenario: Annotated[str | None, Query(max_length=100)] = None,
     follow_up_status: Annotated[str | None, Query(
         pattern="^(open|in_progress|resolved)$")] = None,
+) -> svc.CallFilters:
+    """The call list's filters as query parameters (shared by the call list and search)."""
+    return svc.CallFilters(agent_id=agent_id, date_from=date_from, date_to=date_to,
+                           score_min=score_min, score_max=score_max, rule_failed=rule_failed,
+                           call_type=call_type, complaint_type=complaint_type,
+                           review_state=review_state, status=status, red_line=red_line,
+                           needs_review=needs_review, estate=estate, scenario=scenario,
+                           follow_up_status=follow_up_status)
+
+
+CallFiltersDep = Annotated[svc.CallFilters, Depends(call_filters)]
+
+
+@router.get("", response_model=CallPage, summary="通话列表 / list calls with filters")
+def list_calls(
+    user: CurrentUser, db: SessionDep, settings: SettingsDep, f: CallFiltersDep,
     q: Annotated[str | None, Query(max_length=200)] = None,
     sort: Annotated[str, Query(pattern="^-?(started_at|score|created_at)$")] = "-started_at",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> CallPage:
-    f = svc.CallFilters(agent_id=agent_id, date_from=date_from, date_to=date_to,
-                        score_min=score_min, score_max=score_max, rule_failed=rule_failed,
-                        call_type=call_type, complaint_type=complaint_type,
-                        review_state=review_state, status=status, red_line=red_line,
-                        needs_review=needs_review, estate=estate, scenario=scenario,
-                        follow_up_status=follow_up_status, q=q, sort=sort, page=page,
-                        page_size=page_size)
+    f.q, f.sort, f.page, f.page_size = q, sort, page, page_size
     items, total = svc.list_calls(db, user, f, settings)
     return CallPage(items=items, total=total, page=page, page_size=page_size)
 

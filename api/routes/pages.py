@@ -26,6 +26,7 @@ from api.routes.auth import set_session_cookie
 from api.security import SESSION_COOKIE, csrf_matches, end_session, session_user
 from api.services import calls as svc
 from api.services import review as review_svc
+from api.services import search as search_svc
 from api.services import users as users_svc
 from api.services.audit import audit
 from api.services.errors import Forbidden, Invalid, ServiceError
@@ -36,6 +37,7 @@ from qa.assessment import parse_month
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+SEARCH_PAGE_SIZE = 30
 
 
 # --- who is asking -------------------------------------------------------------------------------
@@ -250,14 +252,15 @@ def dashboard(request: Request, user: SupervisorPage, db: SessionDep, settings: 
 # --- 通话列表 --------------------------------------------------------------------------------------
 
 LIST_PARAMS = ("agent_id", "date_from", "date_to", "score_min", "score_max", "rule_failed",
-               "call_type", "complaint_type", "review_state", "status", "q")
+               "call_type", "complaint_type", "review_state", "status", "estate", "q")
+SEARCH_PARAMS = tuple(k for k in LIST_PARAMS if k != "q") + ("q", "sound", "speaker")
 
 
 def _parse_filters(params: dict[str, str]) -> tuple[svc.CallFilters, list[str]]:
     errors: list[str] = []
     f = svc.CallFilters(page_size=PAGE_SIZE)
     for key in ("agent_id", "rule_failed", "call_type", "complaint_type", "review_state",
-                "status", "q"):
+                "status", "estate", "q"):
         value = (params.get(key) or "").strip()
         setattr(f, key, value[:200] or None)
     for key, label in (("date_from", "开始日期"), ("date_to", "结束日期")):
@@ -294,12 +297,46 @@ def call_list(request: Request, user: PageUser, db: SessionDep, settings: Settin
             items, total = svc.list_calls(db, user, f, settings)
         except ServiceError as exc:
             errors.append(zh(exc.message))
-    agents = list(db.scalars(select(Agent).order_by(Agent.id))) if user.role != "agent" else []
     pages = max(1, math.ceil(total / PAGE_SIZE))
     keep = {k: v for k, v in params.items() if v and k != "page"}
     return render(request, "calls.html", title="通话列表", nav="calls", items=items, total=total,
                   page=f.page, pages=pages, filters=params, keep=keep, errors=errors,
-                  agents=agents)
+                  **_filter_choices(db, user))
+
+
+def _filter_choices(db, user: User) -> dict[str, Any]:
+    """The choices of the filter form: agents (supervisors only) and the estates of the calls."""
+    agents = list(db.scalars(select(Agent).order_by(Agent.id))) if user.role != "agent" else []
+    estates = list(db.scalars(select(Call.estate).where(Call.estate.is_not(None)).distinct()
+                              .order_by(Call.estate)))
+    return {"agents": agents, "estates": estates}
+
+
+# --- 搜索 ---------------------------------------------------------------------------------------
+
+@router.get("/search")
+def search_page(request: Request, user: PageUser, db: SessionDep,
+                settings: SettingsDep) -> Response:
+    """通话内容搜索: the hits of a query within the call list's filters."""
+    params = {k: v for k, v in request.query_params.items() if k in SEARCH_PARAMS + ("page",)}
+    f, errors = _parse_filters(params)
+    f.q, f.page_size = None, SEARCH_PAGE_SIZE
+    result = None
+    q = (params.get("q") or "").strip()[:200]
+    speaker = params.get("speaker") if params.get("speaker") in search_svc.SPEAKERS else None
+    if q and not errors:
+        req = search_svc.SearchRequest(q=q, sound=params.get("sound") == "1", speaker=speaker,
+                                       filters=f)
+        try:
+            result = search_svc.search(db, user, req, settings)
+        except ServiceError as exc:
+            errors.append(zh(exc.message))
+    total = result["total"] if result else 0
+    pages = max(1, math.ceil(total / SEARCH_PAGE_SIZE))
+    keep = {k: v for k, v in params.items() if v and k != "page"}
+    return render(request, "search.html", title=f"搜索：{q}" if q else "搜索通话内容",
+                  nav="search", q=q, result=result, filters=params, keep=keep, errors=errors,
+                  page=f.page, pages=pages, **_filter_choices(db, user))
 
 
 # --- 通话详情 --------------------------------------------------------------------------------------

@@ -69,8 +69,15 @@
     };
     setTimeout(tick, 3000);
   }
-  if (location.hash) {
+  if (location.hash && /^#[\w-]+$/.test(location.hash)) {
     var target = document.querySelector(location.hash);
-    if (target) target.classList.add("focus");
+    if (target) { target.classList.add("focus"); target.scrollIntoView({block: "center"}); }
+  }
+  /* opened from a search hit (?t=seconds): the player stands at that second */
+  var at = parseFloat(new URLSearchParams(location.search).get("t"));
+  if (player && isFinite(at) && at >= 0) {
+    var place = function () { player.currentTime = Math.min(at, player.duration || at); };
+    if (player.readyState >= 1) place(); else player.addEventListener("loadedmetadata", place, {once: true});
+    if (head) head.style.left = "calc(4.5rem + (100% - 4.5rem) * " + Math.min(1, at / duration) + ")";
   }
 })();

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import models.tables  # noqa: F401 - registers every table on the metadata
+from models import search_index
 from models.base import Base
 from models.db import make_engine
 
@@ -15,7 +16,7 @@ target_metadata = Base.metadata
 def _configure(connection) -> None:  # noqa: ANN001
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=connection.dialect.name == "sqlite",
-                      compare_type=True)
+                      compare_type=True, include_name=search_index.include_name)
 
 
 def run_migrations_offline() -> None:

@@ -15,11 +15,13 @@ from models import (Agent, Appeal, Call, Classification, Finding, Job, JobAttemp
                     MonthlyAssessment, Review, Score, User, Utterance, session_scope)
 from models.base import Base
 from models.cli import db_cmd
+from models import search_index
 from models.db import make_engine, table_names
 
 EXPECTED_TABLES = {"agents", "users", "login_attempts", "auth_sessions", "calls", "utterances", "findings",
                    "classifications", "scores", "source_files", "jobs", "job_attempts",
-                   "reviews", "appeals", "monthly_assessments", "scoring_forms", "audit_log"}
+                   "reviews", "appeals", "monthly_assessments", "scoring_forms", "audit_log",
+                   "monitors", "topic_names", "search_state"}
 
 
 def _call(cid: str = "c-1", sha: str = "a" * 64, **kw) -> Call:
@@ -32,7 +34,8 @@ def test_upgrade_creates_every_table_and_matches_the_orm(db_url):
     assert models.current_revision(db_url) == models.head_revision()
     engine = make_engine(db_url)
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={
+            "compare_type": True, "include_name": search_index.include_name})
         diff = compare_metadata(ctx, Base.metadata)
     engine.dispose()
     assert diff == []

@@ -245,3 +245,35 @@ def test_pages_work_under_the_content_security_policy(browser, live_server):
     # the timeline bars keep their inline positions
     assert page.locator("#timeline .seg").first.evaluate("e => e.style.left") != ""
     assert not errors, errors
+
+
+def test_search_opens_the_call_at_the_hit(browser, live_server):
+    sup, errors = _page(browser, live_server)
+    _login(sup, "sup")
+    box = sup.locator("form.topsearch input[name=q]")
+    box.fill("九五折")
+    box.press("Enter")
+    sup.wait_for_selector("#hits .hit")
+    assert sup.url.split("?")[0].endswith("/search")
+    first = sup.locator("#hits .hit").first
+    assert first.locator("mark").first.inner_text() == "九五折"
+    _shot(sup, "09-search")
+    first.locator("a.hit-link").click()
+    sup.wait_for_selector("#player")
+    assert "/calls/pub-003" in sup.url
+    _until(sup, "document.getElementById('player').readyState >= 1")
+    _until(sup, "Math.abs(document.getElementById('player').currentTime - 53.2) < 0.3")
+    assert "focus" in sup.locator("#u6").get_attribute("class")
+    assert not errors, errors
+
+    agent, agent_errors = _page(browser, live_server)
+    _login(agent, "a5")
+    agent.goto("/calls")
+    own = set(agent.eval_on_selector_all(
+        "table.grid a[href^='/calls/']", "els => els.map(e => e.getAttribute('href').slice(7))"))
+    agent.locator("form.topsearch input[name=q]").fill("您好")
+    agent.locator("form.topsearch input[name=q]").press("Enter")
+    agent.wait_for_selector("#hits .hit")
+    found = set(agent.eval_on_selector_all("#hits .hit", "els => els.map(e => e.dataset.call)"))
+    assert found and found <= own, found - own
+    assert not agent_errors, agent_errors

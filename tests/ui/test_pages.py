@@ -208,3 +208,26 @@ def test_pages_have_no_inline_scripts():
         for tag in re.findall(r"<script\b[^>]*>", t.read_text(encoding="utf-8")):
             assert "src=" in tag or 'type="application/json"' in tag, (t.name, tag)
         assert not re.search(r"\son[a-z]+=", t.read_text(encoding="utf-8")), t.name
+
+
+def test_search_page_marks_hits_and_links_to_the_second(sup, agent5):
+    r = sup.get("/search", params={"q": "师傅", "speaker": "agent"})
+    assert r.status_code == 200, r.text
+    hits = re.findall(r'<li class="hit card" data-call="([^"]+)">', r.text)
+    assert hits and "<mark>师傅</mark>" in r.text and "共 " in r.text
+    assert re.search(r'href="/calls/pub-\d+\?t=\d+\.\d#u\d+"', r.text)
+    assert 'role="search"' in sup.get("/calls").text  # the search box is on every page
+    fuzzy = sup.get("/search", params={"q": "楼水", "sound": "1"})
+    badge = '音近</span>'
+    assert badge in fuzzy.text and "<mark>漏水</mark>" in fuzzy.text
+    assert badge not in sup.get("/search", params={"q": "漏水", "sound": "1"}).text
+    bad = sup.get("/search", params={"q": "-漏水"})
+    assert bad.status_code == 200 and "不能只有排除词" in bad.text
+    assert "日期" in sup.get("/search", params={"q": "师傅", "date_from": "11/02"}).text
+    # an agent finds only their own calls
+    mine = agent5.get("/search", params={"q": "您好"})
+    assert re.findall(r'<li class="hit card" data-call="([^"]+)">', mine.text)
+    assert set(re.findall(r"A10\d\d", mine.text)) == {"A1005"}
+    assert set(re.findall(r"A10\d\d", sup.get("/search", params={"q": "您好"}).text)) > {"A1005"}
+    page = sup.get("/calls/pub-001", params={"t": "43.9"})
+    assert page.status_code == 200 and 'id="u0"' in page.text
