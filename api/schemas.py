@@ -150,6 +150,43 @@ class SearchPage(BaseModel):
     warning: str | None = None
 
 
+class MonitorCreate(BaseModel):
+    """A saved search to count over time (关注词)."""
+
+    name: str | None = Field(None, max_length=100, description="名称，默认为搜索词")
+    query: str = Field(min_length=1, max_length=500, description="搜索词（与搜索相同的写法）")
+    sound: bool = False
+    speaker: Literal["agent", "customer"] | None = None
+    filters: dict[str, str] = Field(default_factory=dict, description=(
+        "可选：agent_id, estate, scenario, call_type, complaint_type"))
+
+
+class MonitorPublic(BaseModel):
+    id: int
+    name: str
+    query: str
+    sound: bool
+    speaker: str | None = None
+    filters: dict[str, Any] = {}
+    active: bool = True
+    created_at: datetime | None = None
+    weeks: list[str] | None = None
+    counts: list[int] | None = None
+    current: int | None = None
+    baseline: float | None = None
+    rising: bool | None = None
+
+
+class MonitorCounts(BaseModel):
+    monitor: MonitorPublic
+    bucket: str
+    by: str | None = None
+    labels: list[str]
+    counts: list[int]
+    breakdown: dict[str, list[int]] = {}
+    calls: int
+
+
 class AppealPublic(Out):
     id: int
     finding_id: int

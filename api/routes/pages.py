@@ -31,8 +31,9 @@ from api.services import users as users_svc
 from api.services.audit import audit
 from api.services.errors import Forbidden, Invalid, ServiceError
 from api.templating import LoginRequired, PasswordChangeRequired, render, rule_info, zh
-from models import Agent, Call, Finding, MonthlyAssessment, SourceFile, User
+from models import Agent, Call, Finding, Monitor, MonthlyAssessment, SourceFile, User
 from qa import assessment_store as store
+from qa import monitors as qa_monitors
 from qa.assessment import parse_month
 
 router = APIRouter(include_in_schema=False)
@@ -233,7 +234,15 @@ def dashboard_data(db, settings, month: str) -> dict[str, Any]:
         "complaint_types": {k: [complaint_types[k][w] for w in weeks]
                             for k in sorted(complaint_types)},
     }
+    monitors = []
+    for m in db.scalars(select(Monitor).where(Monitor.active.is_(True)).order_by(Monitor.name)):
+        ser, tr = qa_monitors.weekly(db, qa_monitors.spec_of(m), tz, last_day, weeks=12)
+        monitors.append({"id": m.id, "name": m.name, "query": m.query, "sound": m.sound,
+                         "speaker": m.speaker, "counts": ser.counts, "current": tr.current,
+                         "baseline": tr.baseline, "rising": tr.rising})
+    charts["monitors"] = [{"name": m["name"], "counts": m["counts"]} for m in monitors]
     return {"assessments": assessments, "team_avg": team_avg, "grades": grades,
+            "monitors": monitors,
             "calls": sum(a.calls for a in assessments), "charts": charts,
             "red_pending": red_pending, "status_counts": status_counts, "problems": problems,
             "files_quarantined": files_quarantined}
@@ -334,9 +343,12 @@ def search_page(request: Request, user: PageUser, db: SessionDep,
     total = result["total"] if result else 0
     pages = max(1, math.ceil(total / SEARCH_PAGE_SIZE))
     keep = {k: v for k, v in params.items() if v and k != "page"}
+    monitor_spec = {"query": q, "sound": params.get("sound") == "1", "speaker": speaker,
+                    "filters": {k: params[k] for k in qa_monitors.FILTERS if params.get(k)}}
     return render(request, "search.html", title=f"搜索：{q}" if q else "搜索通话内容",
                   nav="search", q=q, result=result, filters=params, keep=keep, errors=errors,
-                  page=f.page, pages=pages, **_filter_choices(db, user))
+                  page=f.page, pages=pages, monitor_spec=monitor_spec,
+                  **_filter_choices(db, user))
 
 
 # --- 通话详情 --------------------------------------------------------------------------------------

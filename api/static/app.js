@@ -62,7 +62,7 @@
   document.addEventListener("submit", async function (ev) {
     var form = ev.target;
     var d = form.dataset;
-    if (!(d.review || d.appeal || d.classify || d.decide || d.password || form.hasAttribute("data-upload"))) return;
+    if (!(d.review || d.appeal || d.classify || d.decide || d.password || d.monitor || form.hasAttribute("data-upload"))) return;
     ev.preventDefault();
     if (form.hasAttribute("data-upload")) return upload(form);
     var fd = new FormData(form);
@@ -87,6 +87,12 @@
         await api("POST", "/api/v1/appeals/" + d.decide + "/decision",
                   {decision: btn.value, reply: fd.get("reply")});
         reloadWith(btn.value === "accept" ? "申诉成立，该项已推翻" : "申诉已驳回，该项维持");
+      } else if (d.monitor) {
+        var m = JSON.parse(d.monitor);
+        m.name = fd.get("name") || null;
+        await api("POST", "/api/v1/monitors", m);
+        flash("已保存为关注词，质检总览和周报将按周统计提及它的通话", "ok");
+        busy(form, false);
       } else if (d.classify) {
         var ptype = fd.get("complaint_type") || null;
         var ctype = fd.get("call_type");

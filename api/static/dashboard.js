@@ -36,6 +36,14 @@
                 scales: {x: {beginAtZero: true, ticks: {precision: 0}}}}});
     stacked("chart-calltypes", d.call_types, CT);
     stacked("chart-complainttypes", d.complaint_types, PT);
+    if (d.monitors && d.monitors.length && document.getElementById("chart-monitors")) {
+      new C(document.getElementById("chart-monitors"), {type: "line",
+        data: {labels: d.weeks, datasets: d.monitors.map(function (m, i) {
+          return {label: m.name, data: m.counts, borderColor: palette[i % palette.length],
+                  backgroundColor: palette[i % palette.length]}; })},
+        options: {responsive: true, maintainAspectRatio: false,
+                  scales: {y: {beginAtZero: true, ticks: {precision: 0}}}}});
+    }
     document.body.dataset.chartsReady = "1";
   }
   if (document.readyState === "complete") draw(); else window.addEventListener("load", draw);

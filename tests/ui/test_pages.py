@@ -231,3 +231,28 @@ def test_search_page_marks_hits_and_links_to_the_second(sup, agent5):
     assert set(re.findall(r"A10\d\d", sup.get("/search", params={"q": "您好"}).text)) > {"A1005"}
     page = sup.get("/calls/pub-001", params={"t": "43.9"})
     assert page.status_code == 200 and 'id="u0"' in page.text
+
+
+def test_monitors_on_the_dashboard_and_the_save_form(ui_app, sup, agent5):
+    import html
+    import json
+
+    from models import Monitor
+    with ui_app.state.sessions() as db:
+        db.add(Monitor(name="维修师傅", query="师傅", speaker="agent"))
+        db.commit()
+    r = sup.get("/dashboard", params={"month": "2026-11"})
+    assert "chart-monitors" in r.text and "维修师傅" in r.text
+    assert 'href="/search?q=%E5%B8%88%E5%82%85&speaker=agent"' in r.text
+    row = re.search(r'<tr data-monitor="\d+">(.*?)</tr>', r.text, re.S).group(1)
+    this_week = int(re.findall(r'<td class="num">(\d+)</td>', row)[0])
+    assert this_week >= 0
+    data = re.search(r'id="dashboard-data">(.*?)</script>', r.text, re.S).group(1)
+    assert json.loads(data)["monitors"][0]["name"] == "维修师傅"
+    assert len(json.loads(data)["monitors"][0]["counts"]) == 12
+    page = sup.get("/search", params={"q": "师傅", "speaker": "agent", "estate": "御景湾"})
+    form = re.search(r'data-monitor="([^"]+)"', page.text).group(1)
+    assert json.loads(html.unescape(form)) == {"query": "师傅", "sound": False,
+                                                "speaker": "agent",
+                                                "filters": {"estate": "御景湾"}}
+    assert "data-monitor" not in agent5.get("/search", params={"q": "您好"}).text
