@@ -83,9 +83,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         return JSONResponse({"detail": _validation_message(exc.errors())}, status_code=422)
 
     from api.routes import (appeals, assessments, audit, auth, calls, findings, forms,
-                            monitors, reports, rules, search, users)
+                            monitors, reports, rules, search, topics, users)
     for module in (auth, calls, findings, appeals, assessments, rules, forms, users, reports,
-                   audit, search, monitors):
+                   audit, search, monitors, topics):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get(f"{API_PREFIX}/health", tags=["meta"], summary="服务状态 / liveness",

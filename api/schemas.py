@@ -187,6 +187,60 @@ class MonitorCounts(BaseModel):
     calls: int
 
 
+class TopicPublic(BaseModel):
+    """A call-reason topic of a week: its title (a supervisor's name, else the top terms),
+    size, share of the week's reasons, change from the week before, examples."""
+
+    key: str
+    label: str
+    name: str | None = None
+    title: str
+    size: int
+    share: float
+    terms: list[tuple[str, float]]
+    vector: dict[str, float]
+    call_ids: list[str]
+    examples: list[tuple[str, str]]
+    estate: str | None = None
+    merged_keys: list[str] = []
+    status: Literal["new", "growing", "shrinking", "steady"]
+    status_zh: str
+    previous_size: int | None = None
+
+
+class TopicRemainder(BaseModel):
+    size: int
+    share: float
+    examples: list[tuple[str, str]]
+
+
+class TopicWeek(BaseModel):
+    week: str
+    previous_week: str
+    estate: str | None = None
+    reasons: int
+    previous_reasons: int
+    topics: list[TopicPublic]
+    remainder: TopicRemainder | None = None
+    disappeared: list[dict[str, Any]] = []
+
+
+class TopicNameCreate(BaseModel):
+    """Name a topic (its ``vector`` is the signature later weeks are matched by), or merge
+    ``others`` into it under ``name``."""
+
+    name: str = Field(min_length=1, max_length=100)
+    vector: dict[str, float] = Field(min_length=1, max_length=100)
+    others: list[dict[str, float]] = Field(default_factory=list, max_length=20)
+
+
+class TopicNamePublic(BaseModel):
+    id: int
+    name: str
+    merged_into: str | None = None
+    terms: dict[str, float]
+
+
 class AppealPublic(Out):
     id: int
     finding_id: int

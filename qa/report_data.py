@@ -32,6 +32,7 @@ def build(db: Session, kind: str, *, month: str | None = None, week: str | None 
         doc = weekly_complaint_report(week, store.load_outcomes(db, start, end,
                                                                 settings=settings))
         doc.tables.append(monitor_table(db, week, settings))
+        doc.tables.append(topic_table(db, week, settings))
         return doc
     if not month:
         raise ValueError("需要指定月份，例如 --month 2026-11 / a month is needed")
@@ -63,3 +64,23 @@ def monitor_table(db: Session, week: str, settings: Settings) -> Table:
         ("name", "关注词"), ("query", "搜索词"), ("calls", "本周通话数"),
         ("baseline", f"前 {mon.BASELINE_WEEKS} 周平均"), ("trend", "趋势"),
         ("estates", "最多的小区")], rows)
+
+
+def topic_table(db: Session, week: str, settings: Settings) -> Table:
+    """《来电原因》 of the weekly report: the week's call-reason topics (supervisors' names
+    where given), their size and change from the week before, an example each."""
+    from qa import call_reasons
+
+    wt = call_reasons.week_topics(db, week, settings)
+    status = {c.topic.key: c for c in wt.changes}
+    rows = [{"title": t.title, "calls": t.size, "share": f"{t.share:.0%}",
+             "change": status[t.key].status_zh if t.key in status else "本周新出现",
+             "previous": status[t.key].previous_size if t.key in status else None,
+             "example": t.examples[0][1] if t.examples else ""} for t in wt.topics]
+    if wt.topics.remainder is not None:
+        rows.append({"title": "其他", "calls": wt.topics.remainder.size,
+                     "share": f"{wt.topics.remainder.share:.0%}", "change": "", "previous": None,
+                     "example": ""})
+    return Table(f"来电原因（本周 {wt.n_docs} 通）", [
+        ("title", "主题"), ("calls", "通话数"), ("share", "占比"), ("change", "与上周比"),
+        ("previous", "上周通话数"), ("example", "例句")], rows)

@@ -33,7 +33,9 @@ from api.services.errors import Forbidden, Invalid, ServiceError
 from api.templating import LoginRequired, PasswordChangeRequired, render, rule_info, zh
 from models import Agent, Call, Finding, Monitor, MonthlyAssessment, SourceFile, User
 from qa import assessment_store as store
+from qa import call_reasons
 from qa import monitors as qa_monitors
+from qa.assessment import iso_week_range as parse_week
 from qa.assessment import parse_month
 
 router = APIRouter(include_in_schema=False)
@@ -319,6 +321,29 @@ def _filter_choices(db, user: User) -> dict[str, Any]:
     estates = list(db.scalars(select(Call.estate).where(Call.estate.is_not(None)).distinct()
                               .order_by(Call.estate)))
     return {"agents": agents, "estates": estates}
+
+
+# --- 来电原因 -------------------------------------------------------------------------------------
+
+@router.get("/topics")
+def topics_page(request: Request, user: SupervisorPage, db: SessionDep, settings: SettingsDep,
+                week: Annotated[str | None, Query(max_length=8)] = None,
+                estate: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+    """来电原因: the topics of a week's stated reasons, with names and merges."""
+    tz = store.local_tz(settings)
+    if not week:
+        latest = db.scalar(select(func.max(Call.started_at)).where(Call.status == "done"))
+        week = call_reasons.week_of(store.to_local(latest, tz).date() if latest
+                                    else datetime.now(tz).date())
+    try:
+        data = call_reasons.week_topics(db, week, settings, estate=estate or None).to_dict()
+    except ValueError:
+        raise Invalid("周次格式应为 年-W周，例如 2026-W47 / week must be YYYY-Www") from None
+    monday, _ = parse_week(week)
+    return render(request, "topics.html", title="来电原因", nav="topics", week=week,
+                  prev_week=call_reasons.week_of(monday - timedelta(days=7)),
+                  next_week=call_reasons.week_of(monday + timedelta(days=7)),
+                  estate=estate or "", data=data, **_filter_choices(db, user))
 
 
 # --- 搜索 ---------------------------------------------------------------------------------------

@@ -62,7 +62,8 @@
   document.addEventListener("submit", async function (ev) {
     var form = ev.target;
     var d = form.dataset;
-    if (!(d.review || d.appeal || d.classify || d.decide || d.password || d.monitor || form.hasAttribute("data-upload"))) return;
+    if (!(d.review || d.appeal || d.classify || d.decide || d.password || d.monitor || d.topicName ||
+          form.hasAttribute("data-topic-merge") || form.hasAttribute("data-upload"))) return;
     ev.preventDefault();
     if (form.hasAttribute("data-upload")) return upload(form);
     var fd = new FormData(form);
@@ -93,6 +94,15 @@
         await api("POST", "/api/v1/monitors", m);
         flash("已保存为关注词，质检总览和周报将按周统计提及它的通话", "ok");
         busy(form, false);
+      } else if (d.topicName || form.hasAttribute("data-topic-merge")) {
+        var vec = function (li) { return JSON.parse(li.dataset.vector); };
+        var picked = d.topicName ? [form.closest("li[data-topic]")]
+          : Array.prototype.slice.call(document.querySelectorAll("li[data-topic]")).filter(
+              function (li) { return li.querySelector("input[name=merge]").checked; });
+        if (!d.topicName && picked.length < 2) throw new Error("请至少勾选两个主题再合并");
+        await api("POST", "/api/v1/topics/names", {name: fd.get("name"), vector: vec(picked[0]),
+          others: picked.slice(1).map(vec)});
+        reloadWith(d.topicName ? "主题名称已保存，以后各周相同的主题沿用这个名称" : "已合并，以后各周这些主题算作一个");
       } else if (d.classify) {
         var ptype = fd.get("complaint_type") || null;
         var ctype = fd.get("call_type");

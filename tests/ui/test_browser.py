@@ -277,3 +277,41 @@ def test_search_opens_the_call_at_the_hit(browser, live_server):
     found = set(agent.eval_on_selector_all("#hits .hit", "els => els.map(e => e.dataset.call)"))
     assert found and found <= own, found - own
     assert not agent_errors, agent_errors
+
+
+def test_a_supervisor_names_and_merges_call_reason_topics(browser, live_server, ui_app):
+    from datetime import datetime, timedelta
+
+    from models import Call, Utterance
+    from tests.api.test_api_topics import TZ, make_docs
+    docs, _ = make_docs({"leak": 10, "noise": 10, "fee": 10}, seed=4, prefix="t")
+    with ui_app.state.sessions() as db:
+        for i, d in enumerate(docs):
+            c = Call(id=d.call_id, content_sha256=(d.call_id * 64)[:64], filename=d.call_id,
+                     source_path="/x", status="done", estate=d.estate,
+                     started_at=datetime(2027, 1, 11, 9, tzinfo=TZ) + timedelta(hours=i))
+            c.utterances = [Utterance(idx=0, speaker="customer", start=1, end=5, text=d.text)]
+            db.add(c)
+        db.commit()
+    sup, errors = _page(browser, live_server)
+    _login(sup, "sup")
+    sup.set_default_timeout(60_000)  # each page computes the week's topics (seconds)
+    sup.goto("/topics?week=2027-W02")
+    topics = sup.locator("#topics > li")
+    n = topics.count()
+    assert n >= 3
+    first = topics.first
+    first.locator("form.name-form input[name=name]").fill("漏水报修")
+    first.locator("form.name-form button").click()
+    _until(sup, "document.querySelector('#topics h2') && "
+                "Array.from(document.querySelectorAll('#topics h2')).some("
+                "h => h.textContent === '漏水报修')", 60)
+    _shot(sup, "10-topics")
+    boxes = sup.locator("#topics input[name=merge]")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    sup.locator("#merge-name").fill("合并主题")
+    sup.locator("form.merge-form button").click()
+    _until(sup, f"document.querySelectorAll('#topics > li').length === {n - 1}", 60)
+    assert "合并主题" in sup.locator("#topics").inner_text()
+    assert not errors, errors

@@ -256,3 +256,26 @@ def test_monitors_on_the_dashboard_and_the_save_form(ui_app, sup, agent5):
                                                 "speaker": "agent",
                                                 "filters": {"estate": "御景湾"}}
     assert "data-monitor" not in agent5.get("/search", params={"q": "您好"}).text
+
+
+def test_topics_page(ui_app, sup, agent5):
+    from tests.api.test_api_topics import TZ, make_docs
+    from datetime import datetime, timedelta
+
+    from models import Call, Utterance
+    docs, _ = make_docs({"leak": 10, "noise": 10}, seed=3, prefix="t")
+    with ui_app.state.sessions() as db:
+        for i, d in enumerate(docs):
+            c = Call(id=d.call_id, content_sha256=(d.call_id * 64)[:64], filename=d.call_id,
+                     source_path="/x", status="done", estate=d.estate,
+                     started_at=datetime(2027, 1, 11, 9, tzinfo=TZ) + timedelta(hours=i))
+            c.utterances = [Utterance(idx=0, speaker="customer", start=1, end=5, text=d.text)]
+            db.add(c)
+        db.commit()
+    r = sup.get("/topics")  # the week of the newest call
+    assert r.status_code == 200, r.text
+    assert "来电原因 <span class=\"muted\">2027-W02</span>" in r.text
+    assert r.text.count('<li class="card topic"') >= 2 and "本周新出现" in r.text
+    assert 'data-topic-merge' in r.text and 'data-vector="{' in r.text
+    assert sup.get("/topics", params={"week": "2027-02"}).status_code == 422
+    assert agent5.get("/topics").status_code == 403
