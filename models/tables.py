@@ -11,11 +11,12 @@ Conventions:
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint, event, exists, false, select, update)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, Float, ForeignKey, Index,
+                        Integer, String, Text, UniqueConstraint, event, exists, false, select,
+                        update)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -33,6 +34,10 @@ APPEAL_STATES = ("open", "accepted", "rejected")
 FILE_OUTCOMES = ("new", "duplicate", "quarantined", "ignored")
 CLASSIFICATION_KINDS = ("model", "correction")
 SESSION_KINDS = ("session", "token")
+ALERT_CHANNEL_KINDS = ("wecom", "dingtalk", "feishu", "webhook", "email")
+ALERT_DELIVERY_STATES = ("pending", "sending", "sent", "failed", "digest", "dropped")
+CASE_STATES = ("open", "in_progress", "resolved", "closed")
+PROMISE_STATES = ("open", "kept", "broken")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -526,6 +531,184 @@ class TopicName(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --------------------------------------------------------------------------- alerts
+
+class AlertChannel(Base):
+    """Where alerts go: a WeCom / DingTalk / Feishu robot, a JSON webhook or e-mail recipients
+    (``target``: the webhook URL or comma-separated addresses), for which ``events``
+    (red_line, low_score, monitor, overdue_case) and which agent teams / estates (empty: all).
+    ``secret`` is the channel's signing secret or password, encrypted (never shown again)."""
+
+    __tablename__ = "alert_channels"
+    __table_args__ = (CheckConstraint(_in("kind", ALERT_CHANNEL_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str | None] = mapped_column(Text)
+    events: Mapped[list[Any]] = mapped_column(default=list)
+    teams: Mapped[list[Any]] = mapped_column(default=list)
+    estates: Mapped[list[Any]] = mapped_column(default=list)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertEvent(Base):
+    """Something people must hear about (a red line, a low score, a monitor crossing its count,
+    an overdue case), written in the transaction of what caused it; ``dedupe_key`` makes the
+    same cause one event."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"),
+                                                index=True)
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    estate: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AlertDelivery(Base):
+    """The outbox: one event to one channel, sent by the workers with retries and back-off."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "channel_id",
+                                       name="uq_alert_deliveries_event_channel"),
+                      CheckConstraint(_in("state", ALERT_DELIVERY_STATES), name="state"),
+                      Index("ix_alert_deliveries_state_next", "state", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("alert_events.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("alert_channels.id", ondelete="CASCADE"),
+                                            index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertSeen(Base):
+    """The newest alert event a user has seen (the in-app badge counts the newer ones)."""
+
+    __tablename__ = "alert_seen"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --------------------------------------------------------------------------- settings
+
+class AppSetting(Base):
+    """A setting an admin changes in the web interface (e.g. the masking policy), as JSON."""
+
+    __tablename__ = "app_settings"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --------------------------------------------------------------------------- cases
+
+class Case(Base):
+    """A complaint or repair followed up to its end, with the standards' deadlines: the
+    department's answer, a site survey, the repair, the call-back to the customer. Later
+    calls about the same matter attach to it (:class:`CaseCall`)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (CheckConstraint(_in("state", CASE_STATES), name="state"),
+                      Index("ix_cases_state_opened", "state", "opened_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"),
+                                                index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    trade: Mapped[str | None] = mapped_column(String(16))
+    caller_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    room: Mapped[str | None] = mapped_column(String(100), index=True)
+    estate: Mapped[str | None] = mapped_column(String(200))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    matter: Mapped[str] = mapped_column(Text, default="")
+    terms: Mapped[list[Any]] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deadlines: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    resolved_at: Mapped[datetime | None]
+    called_back_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CaseCall(Base):
+    """A call that belongs to a case (the first one and later ones about the same matter)."""
+
+    __tablename__ = "case_calls"
+
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(32), default="opened")
+    attached_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CasePromise(Base):
+    """What an agent promised the caller (明天上午给您回电, 三个工作日内), dated; kept when a
+    call-back is recorded in time, broken when the time passes without one (言而无信)."""
+
+    __tablename__ = "case_promises"
+    __table_args__ = (CheckConstraint(_in("state", PROMISE_STATES), name="state"),
+                      Index("ix_case_promises_state_due", "state", "due_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    kept_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Holiday(Base):
+    """A day of the working calendar that differs from Monday–Friday: a public holiday
+    (``working`` false) or a weekend working day (调休, ``working`` true)."""
+
+    __tablename__ = "holidays"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    working: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --------------------------------------------------------------------------- acknowledgement
+
+class Acknowledgement(Base):
+    """An agent's signature under a scored call (签收), with an optional comment; separate
+    from appealing."""
+
+    __tablename__ = "acknowledgements"
+    __table_args__ = (UniqueConstraint("call_id", "user_id", name="uq_acknowledgements_call_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    agent_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --------------------------------------------------------------------------- denormalised state

@@ -21,7 +21,9 @@ from models.db import make_engine, table_names
 EXPECTED_TABLES = {"agents", "users", "login_attempts", "auth_sessions", "calls", "utterances", "findings",
                    "classifications", "scores", "source_files", "jobs", "job_attempts",
                    "reviews", "appeals", "monthly_assessments", "scoring_forms", "audit_log",
-                   "monitors", "topic_names", "search_state"}
+                   "monitors", "topic_names", "search_state", "alert_channels", "alert_events",
+                   "alert_deliveries", "alert_seen", "app_settings", "cases", "case_calls",
+                   "case_promises", "holidays", "acknowledgements"}
 
 
 def _call(cid: str = "c-1", sha: str = "a" * 64, **kw) -> Call:
