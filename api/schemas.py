@@ -86,6 +86,27 @@ class AgentCreate(BaseModel):
 
 # --- calls ----------------------------------------------------------------------------------------
 
+class AcknowledgementCreate(BaseModel):
+    comment: str | None = Field(None, max_length=2000, description="签收意见（可选）")
+
+
+class AcknowledgementPublic(BaseModel):
+    id: int
+    call_id: str
+    agent_id: str | None = None
+    comment: str | None = None
+    at: datetime
+    user: str | None = None
+
+
+class AcknowledgementStatus(BaseModel):
+    agent_id: str
+    agent_name: str | None = None
+    scored_calls: int
+    acknowledged: int
+    missing: list[str]
+
+
 class CallSummary(Out):
     id: str
     filename: str
@@ -321,6 +342,8 @@ class CallDetail(CallSummary):
     error: str | None = None
     review_reasons: list[str] = Field(
         default_factory=list, description="需人工确认的原因（如单声道说话人区分不确定）")
+    acknowledgements: list[AcknowledgementPublic] = Field(
+        default_factory=list, description="客服签收记录")
 
 
 class ClassificationCorrection(BaseModel):

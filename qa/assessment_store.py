@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from models import Agent, Appeal, Call, Finding, MonthlyAssessment, Score, ScoringForm
+from models import (Acknowledgement, Agent, Appeal, Call, Finding, MonthlyAssessment, Score,
+                    ScoringForm)
 from qa.assessment import (CallOutcome, FindingOutcome, Grading, MonthlyAssessment as Assessment,
                            RedLine, assess_month, iso_week_range, parse_month)
 from qa.settings import Settings, get_settings
@@ -293,3 +294,26 @@ def appeal_deadline_for(db: Session, call: Call, settings: Settings | None = Non
     ra = call.result_available_at
     ra = ra if ra.tzinfo else ra.replace(tzinfo=timezone.utc)
     return ra + timedelta(days=settings.appeal_window_days)
+
+
+def acknowledgements(db: Session, month: str, settings: Settings | None = None
+                     ) -> list[dict[str, Any]]:
+    """Agents' signatures (签收) of a month: per agent, the scored calls, how many the agent
+    has acknowledged, and the ids of the others (newest first)."""
+    start, end = month_bounds_utc(month, settings)
+    calls = db.execute(select(Call.id, Call.agent_id).where(
+        Call.status == "done", Call.score.is_not(None), Call.agent_id.is_not(None),
+        Call.started_at >= start, Call.started_at < end).order_by(Call.started_at.desc())).all()
+    signed = set(db.scalars(select(Acknowledgement.call_id).where(
+        Acknowledgement.call_id.in_([c for c, _ in calls])))) if calls else set()
+    names = {a.id: a.name for a in db.scalars(select(Agent))}
+    out: dict[str, dict[str, Any]] = {}
+    for cid, aid in calls:
+        row = out.setdefault(aid, {"agent_id": aid, "agent_name": names.get(aid),
+                                   "scored_calls": 0, "acknowledged": 0, "missing": []})
+        row["scored_calls"] += 1
+        if cid in signed:
+            row["acknowledged"] += 1
+        else:
+            row["missing"].append(cid)
+    return [out[k] for k in sorted(out)]

@@ -38,8 +38,12 @@ def build(db: Session, kind: str, *, month: str | None = None, week: str | None 
         raise ValueError("需要指定月份，例如 --month 2026-11 / a month is needed")
     if kind == "complaints":
         return complaint_statistics(month, store.month_outcomes(db, month, settings=settings))
-    return monthly_report(month, [], assessments=store.assessments(db, month,
-                                                                   settings=settings))
+    doc = monthly_report(month, [], assessments=store.assessments(db, month, settings=settings))
+    doc.tables.append(Table("客服签收情况", [
+        ("agent_id", "客服工号"), ("agent_name", "姓名"), ("scored_calls", "已评分通话"),
+        ("acknowledged", "已签收"), ("missing", "未签收")],
+        [{**r, "missing": len(r["missing"])} for r in store.acknowledgements(db, month, settings)]))
+    return doc
 
 
 def monitor_table(db: Session, week: str, settings: Settings) -> Table:

@@ -500,9 +500,10 @@ def assessments_page(request: Request, user: SupervisorPage, db: SessionDep,
     db.commit()
     codes = sorted({c for a in items for c, r in a.fail_rates.items() if r["failed"]})
     closed = bool(items) and all(a.closed for a in items)
+    acks = {r["agent_id"]: r for r in store.acknowledgements(db, month, settings)}
     return render(request, "assessments.html", title="月度考核", nav="assessments", month=month,
                   items=items, codes=codes, closed=closed, prev_month=_shift_month(month, -1),
-                  next_month=_shift_month(month, 1))
+                  next_month=_shift_month(month, 1), acks=acks)
 
 
 # --- 我的质检 --------------------------------------------------------------------------------------

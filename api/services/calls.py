@@ -240,6 +240,8 @@ def detail(db: Session, user: User, call_id: str, settings: Settings) -> dict[st
         classifications=list(call.classifications), scores=list(call.scores),
         audio_url=f"/api/v1/calls/{call.id}/audio" if call.media_type == "audio" else None,
         error=call.error, review_reasons=list((call.report or {}).get("review_reasons") or []))
+    from api.services.acknowledgements import of_call
+    out["acknowledgements"] = of_call(db, call.id)
     return out
 
 

@@ -62,7 +62,7 @@
   document.addEventListener("submit", async function (ev) {
     var form = ev.target;
     var d = form.dataset;
-    if (!(d.review || d.appeal || d.classify || d.decide || d.password || d.monitor || d.topicName ||
+    if (!(d.review || d.appeal || d.classify || d.decide || d.password || d.monitor || d.topicName || d.ack ||
           form.hasAttribute("data-topic-merge") || form.hasAttribute("data-upload"))) return;
     ev.preventDefault();
     if (form.hasAttribute("data-upload")) return upload(form);
@@ -88,6 +88,10 @@
         await api("POST", "/api/v1/appeals/" + d.decide + "/decision",
                   {decision: btn.value, reply: fd.get("reply")});
         reloadWith(btn.value === "accept" ? "申诉成立，该项已推翻" : "申诉已驳回，该项维持");
+      } else if (d.ack) {
+        await api("POST", "/api/v1/calls/" + encodeURIComponent(d.ack) + "/acknowledge",
+                  {comment: fd.get("comment") || null});
+        reloadWith("已签收本通电话的质检结果");
       } else if (d.monitor) {
         var m = JSON.parse(d.monitor);
         m.name = fd.get("name") || null;

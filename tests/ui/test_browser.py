@@ -315,3 +315,17 @@ def test_a_supervisor_names_and_merges_call_reason_topics(browser, live_server, 
     _until(sup, f"document.querySelectorAll('#topics > li').length === {n - 1}", 60)
     assert "合并主题" in sup.locator("#topics").inner_text()
     assert not errors, errors
+
+
+def test_an_agent_signs_a_scored_call(browser, live_server):
+    agent, errors = _page(browser, live_server)
+    _login(agent, "a5")
+    agent.goto("/calls")
+    agent.locator("table.grid a[href^='/calls/']").first.click()
+    agent.wait_for_selector("form.ack-form")
+    agent.locator("#ack-comment").fill("已知晓，下次注意")
+    agent.locator("form.ack-form button").click()
+    _until(agent, "document.querySelector('#ack .ok') !== null")
+    assert "已知晓，下次注意" in agent.locator("#ack").inner_text()
+    assert agent.locator("form.ack-form").count() == 0
+    assert not errors, errors

@@ -279,3 +279,13 @@ def test_topics_page(ui_app, sup, agent5):
     assert 'data-topic-merge' in r.text and 'data-vector="{' in r.text
     assert sup.get("/topics", params={"week": "2027-02"}).status_code == 422
     assert agent5.get("/topics").status_code == 403
+
+
+def test_acknowledgement_on_the_call_page_and_the_month_sheet(sup, agent5):
+    own = re.search(r'href="/calls/(pub-\d+)"', agent5.get("/calls").text).group(1)
+    page = agent5.get(f"/calls/{own}")
+    assert f'data-ack="{own}"' in page.text and "签收质检结果" in page.text
+    assert "客服尚未签收" in sup.get(f"/calls/{own}").text
+    assert f'data-ack="{own}"' not in sup.get(f"/calls/{own}").text
+    sheet = sup.get("/assessments", params={"month": "2026-11"}).text
+    assert "签收</th>" in sheet and re.search(r'title="未签收 \d+ 通">0/\d+</a>', sheet)
