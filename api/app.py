@@ -82,10 +82,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _validation_message(exc.errors())}, status_code=422)
 
-    from api.routes import (acknowledgements, appeals, assessments, audit, auth, calls,
+    from api.routes import (acknowledgements, appeals, assessments, audit, auth, calls, cases,
                             findings, forms, monitors, reports, rules, search, topics, users)
     for module in (auth, calls, findings, appeals, assessments, rules, forms, users, reports,
-                   audit, search, monitors, topics, acknowledgements):
+                   audit, search, monitors, topics, acknowledgements, cases):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get(f"{API_PREFIX}/health", tags=["meta"], summary="服务状态 / liveness",

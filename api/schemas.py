@@ -2,7 +2,7 @@
 ``…Public`` out), separate from the ORM classes in :mod:`models`."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -105,6 +105,62 @@ class AcknowledgementStatus(BaseModel):
     scored_calls: int
     acknowledged: int
     missing: list[str]
+
+
+class CaseDeadline(BaseModel):
+    name: str
+    label: str
+    due_at: datetime
+    met: bool
+    overdue: bool
+
+
+class CaseCallLink(BaseModel):
+    call_id: str
+    reason: str
+    started_at: datetime | None = None
+
+
+class CasePromisePublic(BaseModel):
+    id: int
+    call_id: str | None = None
+    text: str
+    due_at: datetime
+    state: Literal["open", "kept", "broken"]
+
+
+class CasePublic(BaseModel):
+    """A complaint or repair case: deadlines (overdue when passed unmet), its calls, the
+    agent's dated promises (broken when due without a call-back)."""
+
+    id: int
+    kind: str
+    trade: str | None = None
+    state: Literal["open", "in_progress", "resolved", "closed"]
+    caller_number: str | None = None
+    room: str | None = None
+    estate: str | None = None
+    agent_id: str | None = None
+    matter: str = ""
+    opened_at: datetime
+    resolved_at: datetime | None = None
+    called_back_at: datetime | None = None
+    deadlines: list[CaseDeadline]
+    overdue: bool
+    broken_promises: int
+    calls: list[CaseCallLink]
+    promises: list[CasePromisePublic]
+
+
+class CaseUpdate(BaseModel):
+    state: Literal["open", "in_progress", "resolved", "closed"] | None = None
+    called_back: bool | None = Field(None, description="已回访客户（记录回访时间为现在）")
+
+
+class HolidayPublic(BaseModel):
+    day: date
+    name: str = ""
+    working: bool = False
 
 
 class CallSummary(Out):
@@ -344,6 +400,7 @@ class CallDetail(CallSummary):
         default_factory=list, description="需人工确认的原因（如单声道说话人区分不确定）")
     acknowledgements: list[AcknowledgementPublic] = Field(
         default_factory=list, description="客服签收记录")
+    case: CasePublic | None = Field(None, description="本通电话所属的投诉/报修跟进案件")
 
 
 class ClassificationCorrection(BaseModel):

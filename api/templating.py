@@ -26,6 +26,10 @@ CALL_STATUSES = {"queued": "排队中", "processing": "分析中", "done": "已�
                  "quarantined": "已隔离"}
 FINDING_STATUSES = {"pass": "合格", "fail": "不合格", "n/a": "不适用"}
 REVIEW_STATES = {"pending": "待复核", "upheld": "已维持", "overturned": "已推翻"}
+CASE_STATES = {"open": "待处理", "in_progress": "处理中", "resolved": "已解决", "closed": "已结案"}
+PROMISE_STATES = {"open": "未到期", "kept": "已兑现", "broken": "未兑现（言而无信）"}
+CASE_LINKS = {"opened": "首次来电", "same_caller": "同一来电号码", "same_room": "同一房号",
+              "callback": "回访"}
 REVIEW_FILTERS = {"pending": "有待复核项", "reviewed": "已全部复核", "upheld": "有维持项",
                   "overturned": "有推翻项", "none": "无不合格项"}
 APPEAL_STATES = {"open": "待处理", "accepted": "申诉成立", "rejected": "已驳回"}
@@ -120,7 +124,8 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
            "FINDING_STATUSES": FINDING_STATUSES, "REVIEW_STATES": REVIEW_STATES,
            "REVIEW_FILTERS": REVIEW_FILTERS, "APPEAL_STATES": APPEAL_STATES,
            "RED_LINE_STATES": RED_LINE_STATES, "SPEAKERS": SPEAKERS, "ROLES": ROLES,
-           "FOLLOW_UP": FOLLOW_UP, "QUEUE_REASONS": QUEUE_REASONS,
+           "FOLLOW_UP": FOLLOW_UP, "QUEUE_REASONS": QUEUE_REASONS, "CASE_STATES": CASE_STATES,
+           "PROMISE_STATES": PROMISE_STATES, "CASE_LINKS": CASE_LINKS,
            "is_supervisor": bool(user and user.role in ("supervisor", "admin")), **context}
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
 

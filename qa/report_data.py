@@ -33,6 +33,7 @@ def build(db: Session, kind: str, *, month: str | None = None, week: str | None 
                                                                 settings=settings))
         doc.tables.append(monitor_table(db, week, settings))
         doc.tables.append(topic_table(db, week, settings))
+        doc.tables.append(case_table(db, week, settings))
         return doc
     if not month:
         raise ValueError("需要指定月份，例如 --month 2026-11 / a month is needed")
@@ -88,3 +89,29 @@ def topic_table(db: Session, week: str, settings: Settings) -> Table:
     return Table(f"来电原因（本周 {wt.n_docs} 通）", [
         ("title", "主题"), ("calls", "通话数"), ("share", "占比"), ("change", "与上周比"),
         ("previous", "上周通话数"), ("example", "例句")], rows)
+
+
+def case_table(db: Session, week: str, settings: Settings) -> Table:
+    """《未结案件》 of the weekly report (standards 3.4.4): complaint and repair cases still
+    open at the end of the week, with their deadlines and what is overdue."""
+    from datetime import datetime, time
+
+    from qa import cases
+
+    _, next_monday = iso_week_range(week)
+    tz = store.local_tz(settings)
+    at = datetime.combine(next_monday, time(), tz)
+    rows = []
+    for c in cases.open_cases(db, settings, now=at, limit=1000):
+        if c["opened_at"] >= at:
+            continue
+        rows.append({"id": c["id"], "kind": {"complaint": "投诉", "repair": "报修"}.get(c["kind"]),
+                     "opened": c["opened_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                     "room": c["room"] or "", "caller": c["caller_number"] or "",
+                     "matter": c["matter"][:60],
+                     "overdue": "、".join(d["label"] for d in c["deadlines"] if d["overdue"])
+                     or "—", "promises": c["broken_promises"]})
+    return Table("未结案件（截至周末）", [
+        ("id", "案件"), ("kind", "类型"), ("opened", "开始"), ("room", "房号"),
+        ("caller", "来电号码"), ("matter", "事项"), ("overdue", "逾期项"),
+        ("promises", "承诺未兑现")], rows)

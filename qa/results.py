@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session
 from models import Agent, Call, Classification, Finding, Score, Utterance
 from qa.assessment import DEFAULT_RED_LINE_CODES
 from qa.assessment_store import active_form, recompute_for_call, rescore
+from qa.cases import on_call_stored
 from qa.recordings import parse_started_at
 from qa.reports import extract_estate, extract_scenario
-from qa.settings import Settings
+from qa.settings import Settings, get_settings
 from qa.transcript_index import index_call
 
 __all__ = ["Reanalysis", "jsonable", "reanalyze_call", "store_report", "stored_transcript",
@@ -178,6 +179,7 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float], *,
     if not keep_reviews or call.result_available_at is None:
         call.result_available_at = call.processed_at
     s.flush()
+    on_call_stored(s, call, settings or get_settings())  # a complaint/repair case, promises
     if keep_reviews:  # kept reviews and appeals count: the score after them, then the month
         rescore(s, call, settings, "reanalysis")
     else:

@@ -34,6 +34,7 @@ from api.templating import LoginRequired, PasswordChangeRequired, render, rule_i
 from models import Agent, Call, Finding, Monitor, MonthlyAssessment, SourceFile, User
 from qa import assessment_store as store
 from qa import call_reasons
+from qa import cases as qa_cases
 from qa import monitors as qa_monitors
 from qa.assessment import iso_week_range as parse_week
 from qa.assessment import parse_month
@@ -243,8 +244,10 @@ def dashboard_data(db, settings, month: str) -> dict[str, Any]:
                          "speaker": m.speaker, "counts": ser.counts, "current": tr.current,
                          "baseline": tr.baseline, "rising": tr.rising})
     charts["monitors"] = [{"name": m["name"], "counts": m["counts"]} for m in monitors]
+    late_cases = sorted(qa_cases.open_cases(db, settings, overdue_only=True),
+                        key=lambda c: c["opened_at"])  # the longest overdue first
     return {"assessments": assessments, "team_avg": team_avg, "grades": grades,
-            "monitors": monitors,
+            "monitors": monitors, "late_cases": late_cases,
             "calls": sum(a.calls for a in assessments), "charts": charts,
             "red_pending": red_pending, "status_counts": status_counts, "problems": problems,
             "files_quarantined": files_quarantined}

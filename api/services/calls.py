@@ -241,7 +241,12 @@ def detail(db: Session, user: User, call_id: str, settings: Settings) -> dict[st
         audio_url=f"/api/v1/calls/{call.id}/audio" if call.media_type == "audio" else None,
         error=call.error, review_reasons=list((call.report or {}).get("review_reasons") or []))
     from api.services.acknowledgements import of_call
+    from models import Case, CaseCall
+    from qa.cases import case_view
     out["acknowledgements"] = of_call(db, call.id)
+    link = db.get(CaseCall, call.id)
+    case = db.get(Case, link.case_id) if link else None
+    out["case"] = case_view(db, case, settings) if case else None
     return out
 
 

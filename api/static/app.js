@@ -122,8 +122,21 @@
   });
 
   document.addEventListener("click", async function (ev) {
-    var b = ev.target.closest("[data-close-month],[data-export],[data-reanalyze]");
+    var b = ev.target.closest("[data-close-month],[data-export],[data-reanalyze],[data-case]");
     if (!b) return;
+    if (b.dataset.case) {
+      var act = b.dataset.caseAction;
+      b.disabled = true;
+      try {
+        await api("PATCH", "/api/v1/cases/" + b.dataset.case,
+                  act === "called_back" ? {called_back: true} : {state: act});
+        reloadWith({called_back: "已记录回访", resolved: "案件已标记为已解决，回访时限开始计算", closed: "案件已结案"}[act]);
+      } catch (e) {
+        flash(e.message, "error");
+        b.disabled = false;
+      }
+      return;
+    }
     if (b.dataset.reanalyze) {
       if (!confirm("按当前评分表和分类器重新质检本通话（不重新转写）？结论未变的复核与申诉结果保留。")) return;
       var bar = document.getElementById("reanalyze-progress");

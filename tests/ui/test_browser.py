@@ -329,3 +329,14 @@ def test_an_agent_signs_a_scored_call(browser, live_server):
     assert "已知晓，下次注意" in agent.locator("#ack").inner_text()
     assert agent.locator("form.ack-form").count() == 0
     assert not errors, errors
+
+
+def test_a_supervisor_records_the_call_back_of_a_case(browser, live_server):
+    sup, errors = _page(browser, live_server)
+    _login(sup, "sup")
+    sup.goto("/calls/pub-001#case")
+    sup.wait_for_selector("#case")
+    sup.locator("[data-case-action=called_back]").click()
+    _until(sup, "document.querySelector('[data-case-action=called_back]') === null")
+    assert "已兑现" in sup.locator("#case").inner_text() or "回访" in sup.locator("#flash").inner_text()
+    assert not errors, errors

@@ -289,3 +289,11 @@ def test_acknowledgement_on_the_call_page_and_the_month_sheet(sup, agent5):
     assert f'data-ack="{own}"' not in sup.get(f"/calls/{own}").text
     sheet = sup.get("/assessments", params={"month": "2026-11"}).text
     assert "签收</th>" in sheet and re.search(r'title="未签收 \d+ 通">0/\d+</a>', sheet)
+
+
+def test_case_box_on_the_call_page_and_late_cases_on_the_dashboard(sup, agent5):
+    page = sup.get("/calls/pub-001")
+    assert 'id="case"' in page.text and "跟进案件" in page.text and "9栋2单元1002" in page.text
+    assert "承诺未兑现" in page.text and 'data-case-action="called_back"' in page.text
+    dash = sup.get("/dashboard", params={"month": "2026-11"}).text
+    assert 'id="late-cases"' in dash and "/calls/pub-001#case" in dash
