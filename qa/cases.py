@@ -279,6 +279,25 @@ def resolve(s: Session, case: Case, at: datetime) -> None:
     case.deadlines = dl
 
 
+def case_of_call(s: Session, call_id: str) -> Case | None:
+    link = s.get(CaseCall, call_id)
+    return s.get(Case, link.case_id) if link else None
+
+
+def set_state(s: Session, case: Case, state: str, settings: Settings,
+              at: datetime | None = None) -> None:
+    """Move ``case`` to ``state`` (resolving starts the call-back deadline); the first call's
+    follow-up status (跟进状态) follows, so the complaint lists agree with the case."""
+    at = at or datetime.now(timezone.utc)
+    if state == "resolved" and case.state != "resolved":
+        resolve(s, case, at.astimezone(store.local_tz(settings)))
+    else:
+        case.state = state
+    origin = s.get(Call, case.call_id) if case.call_id else None
+    if origin is not None:
+        origin.follow_up_status = "resolved" if state == "closed" else state
+
+
 def open_cases(s: Session, settings: Settings, *, overdue_only: bool = False,
                now: datetime | None = None, limit: int = 200) -> list[dict[str, Any]]:
     """Cases not closed (resolved ones while their call-back is due), newest first."""

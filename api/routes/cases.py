@@ -14,7 +14,6 @@ from api.services.audit import audit
 from api.services.errors import NotFound
 from models import Case, Holiday
 from qa import cases as qa_cases
-from qa.assessment_store import local_tz
 
 router = APIRouter(tags=["cases"])
 NOT_FOUND = {404: {"description": "案件不存在或无权查看"}}
@@ -50,10 +49,8 @@ def update_case(case_id: IntId, body: CaseUpdate, user: SupervisorUser, db: Sess
                 settings: SettingsDep, request: Request) -> CasePublic:
     case = _case(db, user, case_id)
     now = datetime.now(timezone.utc)
-    if body.state == "resolved" and case.state != "resolved":
-        qa_cases.resolve(db, case, now.astimezone(local_tz(settings)))
-    elif body.state is not None:
-        case.state = body.state
+    if body.state is not None and body.state != case.state:
+        qa_cases.set_state(db, case, body.state, settings, now)
     if body.called_back and case.called_back_at is None:
         case.called_back_at = now
     audit(db, user, "case.update", "case", case.id, body.model_dump(exclude_none=True),

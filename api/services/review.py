@@ -108,6 +108,10 @@ def update_follow_up(db: Session, user: User, call_id: str, changes: dict[str, A
     before = {k: getattr(call, k) for k in fields}
     for k, v in fields.items():
         setattr(call, k, v or None)
+    from qa.cases import case_of_call, set_state
+    case = case_of_call(db, call.id) if fields.get("follow_up_status") else None
+    if case is not None and case.call_id == call.id and case.state != fields["follow_up_status"]:
+        set_state(db, case, fields["follow_up_status"], settings)  # the case follows
     audit(db, user, "call.follow_up", "call", call.id,
           {"before": before, "after": fields, "comment": changes.get("comment")}, ip)
     db.flush()

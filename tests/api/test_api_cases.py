@@ -67,3 +67,18 @@ def test_the_weekly_report_lists_open_cases(sup):
     row = next(x for x in table["rows"] if x["room"] == "9栋2单元1002")
     assert row["kind"] == "报修" and "上门查看" in row["overdue"] and row["promises"] == 1
     assert datetime.now(timezone.utc).year >= 2026
+
+
+def test_the_follow_up_status_and_the_case_agree(sup, db):
+    from models import Call
+    complaint = next(c for c in db.query(Call).filter_by(call_type="complaint")
+                     if sup.get(f"/api/v1/calls/{c.id}").json()["case"])
+    case = sup.get(f"/api/v1/calls/{complaint.id}").json()["case"]
+    if case["calls"][0]["call_id"] != complaint.id:
+        return  # attached to an earlier call's case: its first call leads
+    r = sup.patch(f"/api/v1/calls/{complaint.id}/follow-up",
+                  json={"follow_up_status": "resolved"})
+    assert r.status_code == 200, r.text
+    assert sup.get(f"/api/v1/cases/{case['id']}").json()["state"] == "resolved"
+    sup.patch(f"/api/v1/cases/{case['id']}", json={"state": "in_progress"})
+    assert sup.get(f"/api/v1/calls/{complaint.id}").json()["follow_up_status"] == "in_progress"
