@@ -36,9 +36,17 @@ def browser():
 def _until(page, expression: str, timeout_s: float = 15.0) -> None:
     """Wait until a JavaScript expression is true. Page.wait_for_function compiles its
     predicate with eval inside the page, which the product's Content-Security-Policy refuses
-    (no 'unsafe-eval'), so poll through Page.evaluate, which the policy does not govern."""
+    (no 'unsafe-eval'), so poll through Page.evaluate, which the policy does not govern.
+    A poll that a page reload interrupts ("Execution context was destroyed") is retried."""
+    from playwright.sync_api import Error as PlaywrightError
     deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression):
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+        except PlaywrightError as exc:
+            if "context was destroyed" not in str(exc):
+                raise
         if time.monotonic() > deadline:
             raise AssertionError(f"still false after {timeout_s:.0f} s: {expression}")
         time.sleep(0.05)
