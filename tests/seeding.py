@@ -58,3 +58,17 @@ def seed_truth_calls(url: str, users: list[tuple[str, str, str | None]], passwor
             db.flush()
             store_report(db, call, report, {})
             call.result_available_at = datetime.now(timezone.utc) - timedelta(days=1)
+
+
+def add_reason_calls(db, docs, times, *, greeting: bool = False) -> None:
+    """Add analysed calls whose caller states ``docs[i].text`` (``qa.topics.ReasonDoc``),
+    started at ``times[i]``, optionally after the agent's greeting (not committed)."""
+    from models import Call, Utterance
+    for d, when in zip(docs, times):
+        c = Call(id=d.call_id, content_sha256=(d.call_id * 64)[:64], filename=d.call_id,
+                 source_path="/x", status="done", estate=d.estate, started_at=when)
+        said = [("agent", "您好，物业服务中心，请问有什么可以帮您？")] if greeting else []
+        said.append(("customer", d.text))
+        c.utterances = [Utterance(idx=i, speaker=spk, start=1.0 + 5 * i, end=4.5 + 5 * i,
+                                  text=t) for i, (spk, t) in enumerate(said)]
+        db.add(c)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.qa.test_topics import make_docs
+from tests.seeding import add_reason_calls
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -16,7 +17,6 @@ TZ = ZoneInfo("Asia/Shanghai")
 def weeks(db):
     """Two weeks of calls written from generated reasons: leaks and fees both weeks, noise
     new in the second (2027-W02 → 2027-W03)."""
-    from models import Call, Utterance
     truth = {}
     for prefix, monday, counts in (("p", datetime(2027, 1, 11, 10, tzinfo=TZ),
                                     {"leak": 12, "fee": 12}),
@@ -24,14 +24,8 @@ def weeks(db):
                                     {"leak": 12, "fee": 12, "noise": 14})):
         docs, t = make_docs(counts, seed=len(prefix) + monday.day, prefix=prefix)
         truth.update(t)
-        for i, d in enumerate(docs):
-            c = Call(id=d.call_id, content_sha256=(d.call_id * 64)[:64], filename=d.call_id,
-                     source_path="/x", status="done", estate=d.estate,
-                     started_at=monday + timedelta(days=i % 5, minutes=i))
-            c.utterances = [Utterance(idx=0, speaker="agent", start=0.5, end=3,
-                                      text="您好，物业服务中心，请问有什么可以帮您？"),
-                            Utterance(idx=1, speaker="customer", start=3.5, end=9, text=d.text)]
-            db.add(c)
+        add_reason_calls(db, docs, [monday + timedelta(days=i % 5, minutes=i)
+                                    for i in range(len(docs))], greeting=True)
     db.commit()
     return truth
 

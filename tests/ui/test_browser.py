@@ -290,16 +290,12 @@ def test_search_opens_the_call_at_the_hit(browser, live_server):
 def test_a_supervisor_names_and_merges_call_reason_topics(browser, live_server, ui_app):
     from datetime import datetime, timedelta
 
-    from models import Call, Utterance
     from tests.api.test_api_topics import TZ, make_docs
+    from tests.seeding import add_reason_calls
     docs, _ = make_docs({"leak": 10, "noise": 10, "fee": 10}, seed=4, prefix="t")
     with ui_app.state.sessions() as db:
-        for i, d in enumerate(docs):
-            c = Call(id=d.call_id, content_sha256=(d.call_id * 64)[:64], filename=d.call_id,
-                     source_path="/x", status="done", estate=d.estate,
-                     started_at=datetime(2027, 1, 11, 9, tzinfo=TZ) + timedelta(hours=i))
-            c.utterances = [Utterance(idx=0, speaker="customer", start=1, end=5, text=d.text)]
-            db.add(c)
+        add_reason_calls(db, docs, [datetime(2027, 1, 11, 9, tzinfo=TZ) + timedelta(hours=i)
+                                    for i in range(len(docs))])
         db.commit()
     sup, errors = _page(browser, live_server)
     _login(sup, "sup")

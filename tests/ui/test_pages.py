@@ -262,15 +262,11 @@ def test_topics_page(ui_app, sup, agent5):
     from tests.api.test_api_topics import TZ, make_docs
     from datetime import datetime, timedelta
 
-    from models import Call, Utterance
+    from tests.seeding import add_reason_calls
     docs, _ = make_docs({"leak": 10, "noise": 10}, seed=3, prefix="t")
     with ui_app.state.sessions() as db:
-        for i, d in enumerate(docs):
-            c = Call(id=d.call_id, content_sha256=(d.call_id * 64)[:64], filename=d.call_id,
-                     source_path="/x", status="done", estate=d.estate,
-                     started_at=datetime(2027, 1, 11, 9, tzinfo=TZ) + timedelta(hours=i))
-            c.utterances = [Utterance(idx=0, speaker="customer", start=1, end=5, text=d.text)]
-            db.add(c)
+        add_reason_calls(db, docs, [datetime(2027, 1, 11, 9, tzinfo=TZ) + timedelta(hours=i)
+                                    for i in range(len(docs))])
         db.commit()
     r = sup.get("/topics")  # the week of the newest call
     assert r.status_code == 200, r.text
