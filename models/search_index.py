@@ -8,10 +8,13 @@ SQLite
     removes an utterance's row when the utterance goes (a re-analysis replaces the utterances;
     a deleted call takes them with it through the foreign-key cascade).
 PostgreSQL
-    a table ``utterance_search(utterance_id, words tsvector, sounds tsvector)`` with a GIN
-    index on each column and a foreign key to ``utterances`` that cascades deletes. The
-    ``tsvector`` values are written as literals (``'漏水':1 '水管':2``) and matched with
-    ``tsquery`` literals, so no text-search configuration or locale decides what a token is.
+    a table ``utterance_search(utterance_id, call_id, idx, speaker, words tsvector, sounds
+    tsvector)`` with a GIN index on each ``tsvector`` and a foreign key to ``utterances``
+    that cascades deletes. The utterance's call, position and speaker are copied in, so a
+    search counts and orders its hits without visiting the utterances (only the page shown
+    reads them: twice as fast at 100 000 calls). The ``tsvector`` values are written as
+    literals (``'漏水':1 '水管':2``) and matched with ``tsquery`` literals, so no
+    text-search configuration or locale decides what a token is.
 
 A term is a phrase of tokens (FTS5 ``"漏水 水管"``, ``tsquery`` ``'漏水' <-> '水管'``) or, for
 one character, a prefix (``"漏" *``, ``'漏':*``); a term matches when any of its clauses does;
@@ -26,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Integer, column, text
+from sqlalchemy import Connection, Integer, String, column, text
 from sqlalchemy.sql.elements import TextClause
 
 FTS = "utterance_fts"
@@ -37,8 +40,8 @@ OBJECTS = frozenset({FTS, PG_TABLE, STATE, *(FTS + s for s in _FTS_SHADOWS)})
 BATCH = 5000
 MAX_POSITION = 16383  # tsvector positions stop here
 
-#: ``(utterance_id, words tokens, sounds tokens)``
-Row = tuple[int, Sequence[str], Sequence[str]]
+#: ``(utterance_id, call_id, idx, speaker, words tokens, sounds tokens)``
+Row = tuple[int, str, int, str, Sequence[str], Sequence[str]]
 #: ``(negate, [(column, tokens, prefix), ...])`` per term
 Group = tuple[bool, Sequence[Any]]
 
@@ -62,11 +65,22 @@ def create(conn: Connection) -> None:
             f"CREATE TABLE {PG_TABLE} (utterance_id INTEGER PRIMARY KEY "
             "REFERENCES utterances (id) ON DELETE CASCADE, "
             "words TSVECTOR NOT NULL, sounds TSVECTOR NOT NULL)"))
-        conn.execute(text(f"CREATE INDEX ix_{PG_TABLE}_words ON {PG_TABLE} USING gin (words)"))
-        conn.execute(text(f"CREATE INDEX ix_{PG_TABLE}_sounds ON {PG_TABLE} USING gin (sounds)"))
+        add_hit_columns(conn)
+        _pg_gin(conn)
     conn.execute(text(f"CREATE TABLE {STATE} (name VARCHAR(64) PRIMARY KEY, "
                       "value VARCHAR(200) NOT NULL)"))
     conn.execute(text(f"INSERT INTO {STATE} (name, value) VALUES ('tokenizer_version', '0')"))
+
+
+def add_hit_columns(conn: Connection) -> None:
+    """PostgreSQL: the utterance's call, position and speaker in the index table (migration
+    0008; a no-op where they are there or on SQLite, whose FTS rowid joins the utterances
+    directly)."""
+    if conn.dialect.name == "sqlite":
+        return
+    conn.execute(text(f"ALTER TABLE {PG_TABLE} ADD COLUMN IF NOT EXISTS call_id VARCHAR(64), "
+                      "ADD COLUMN IF NOT EXISTS idx INTEGER, "
+                      "ADD COLUMN IF NOT EXISTS speaker VARCHAR(16)"))
 
 
 def drop(conn: Connection) -> None:
@@ -117,23 +131,46 @@ def write(conn: Connection, rows: Iterable[Row]) -> int:
             conn.execute(text(f"DELETE FROM {FTS} WHERE rowid IN "
                               f"({', '.join(str(int(x)) for x in chunk)})"))
         conn.execute(text(f"INSERT INTO {FTS} (rowid, words, sounds) VALUES (:id, :w, :s)"),
-                     [{"id": r[0], "w": " ".join(r[1]), "s": " ".join(r[2])} for r in rows])
+                     [{"id": r[0], "w": " ".join(r[4]), "s": " ".join(r[5])} for r in rows])
     else:
         conn.execute(text(
-            f"INSERT INTO {PG_TABLE} (utterance_id, words, sounds) "
-            "VALUES (:id, CAST(:w AS tsvector), CAST(:s AS tsvector)) "
-            "ON CONFLICT (utterance_id) DO UPDATE SET words = excluded.words, "
+            f"INSERT INTO {PG_TABLE} (utterance_id, call_id, idx, speaker, words, sounds) "
+            "VALUES (:id, :c, :i, :sp, CAST(:w AS tsvector), CAST(:s AS tsvector)) "
+            "ON CONFLICT (utterance_id) DO UPDATE SET call_id = excluded.call_id, "
+            "idx = excluded.idx, speaker = excluded.speaker, words = excluded.words, "
             "sounds = excluded.sounds"),
-            [{"id": r[0], "w": _tsvector(r[1]), "s": _tsvector(r[2])} for r in rows])
+            [{"id": r[0], "c": r[1], "i": r[2], "sp": r[3], "w": _tsvector(r[4]),
+              "s": _tsvector(r[5])} for r in rows])
     return len(rows)
 
 
+def _pg_gin(conn: Connection) -> None:
+    for col in ("words", "sounds"):
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{PG_TABLE}_{col} ON {PG_TABLE} "
+                          f"USING gin ({col})"))
+
+
 def clear(conn: Connection) -> None:
-    """Empty the index (before a rebuild)."""
+    """Empty the index before a rebuild. PostgreSQL's GIN indexes go too (building them
+    once over the loaded table is several times faster than inserting into them row by
+    row); :func:`finish` makes them again."""
     if conn.dialect.name == "sqlite":
         conn.execute(text(f"DELETE FROM {FTS}"))
     else:
         conn.execute(text(f"TRUNCATE {PG_TABLE}"))
+        for col in ("words", "sounds"):
+            conn.execute(text(f"DROP INDEX IF EXISTS ix_{PG_TABLE}_{col}"))
+
+
+def finish(conn: Connection) -> None:
+    """After a rebuild: merge SQLite's segments; make PostgreSQL's GIN indexes (with memory
+    for the sort, this transaction only) and refresh the planner's statistics."""
+    if conn.dialect.name == "sqlite":
+        optimize(conn)
+        return
+    conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+    _pg_gin(conn)
+    optimize(conn)
 
 
 def optimize(conn: Connection) -> None:
@@ -168,27 +205,43 @@ def _pg_query(tokens: Sequence[str], prefix: bool) -> str:
     return quoted[0] + ":*" if prefix else " <-> ".join(quoted)
 
 
-def matching_ids(dialect: str, groups: Sequence[Group]):
-    """A ``SELECT`` of the ids of utterances that match ``groups`` (see the module
-    docstring), usable in ``Utterance.id.in_(...)``."""
+def _match(dialect: str, groups: Sequence[Group], columns: str) -> TextClause:
     if dialect == "sqlite":
         pos = [" OR ".join(_fts_phrase(*c) for c in cl) for neg, cl in groups if not neg]
         expr = " AND ".join(f"({p})" for p in pos)
         for neg, cl in groups:
             if neg:
                 expr = f"({expr}) NOT ({' OR '.join(_fts_phrase(*c) for c in cl)})"
-        q: TextClause = text(f"SELECT rowid AS id FROM {FTS} WHERE {FTS} MATCH :m").bindparams(
-            m=expr)
-    else:
-        params: dict[str, str] = {}
-        parts = []
-        for neg, cl in groups:
-            alts = []
-            for col, tokens, prefix in cl:
-                key = f"q{len(params)}"
-                params[key] = _pg_query(tokens, prefix)
-                alts.append(f"{col} @@ CAST(:{key} AS tsquery)")
-            parts.append(("NOT " if neg else "") + "(" + " OR ".join(alts) + ")")
-        q = text(f"SELECT utterance_id AS id FROM {PG_TABLE} WHERE "
-                 + " AND ".join(parts)).bindparams(**params)
-    return q.columns(column("id", Integer))
+        if columns == "id":
+            return text(f"SELECT rowid AS id FROM {FTS} WHERE {FTS} MATCH :m").bindparams(m=expr)
+        return text(f"SELECT u.id AS id, u.call_id AS call_id, u.idx AS idx, u.speaker AS "
+                    f"speaker FROM {FTS} JOIN utterances u ON u.id = {FTS}.rowid "
+                    f"WHERE {FTS} MATCH :m").bindparams(m=expr)
+    params: dict[str, str] = {}
+    parts = []
+    for neg, cl in groups:
+        alts = []
+        for col, tokens, prefix in cl:
+            key = f"q{len(params)}"
+            params[key] = _pg_query(tokens, prefix)
+            alts.append(f"{col} @@ CAST(:{key} AS tsquery)")
+        parts.append(("NOT " if neg else "") + "(" + " OR ".join(alts) + ")")
+    cols = ("utterance_id AS id" if columns == "id" else
+            "utterance_id AS id, call_id, idx, speaker")
+    return text(f"SELECT {cols} FROM {PG_TABLE} WHERE " + " AND ".join(parts)).bindparams(
+        **params)
+
+
+def matching_ids(dialect: str, groups: Sequence[Group]):
+    """A ``SELECT`` of the ids of utterances that match ``groups`` (see the module
+    docstring), usable in ``Utterance.id.in_(...)``."""
+    return _match(dialect, groups, "id").columns(column("id", Integer))
+
+
+def hits(dialect: str, groups: Sequence[Group]):
+    """The utterances that match ``groups`` as a subquery ``(id, call_id, idx, speaker)``
+    (PostgreSQL reads them from the index table alone; SQLite joins the FTS rowids to the
+    utterances), to join to the calls."""
+    return _match(dialect, groups, "hits").columns(
+        column("id", Integer), column("call_id", String), column("idx", Integer),
+        column("speaker", String)).subquery("h")

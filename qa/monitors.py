@@ -20,7 +20,7 @@ from scipy.stats import poisson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Call, Utterance
+from models import Call
 from models import search_index
 from qa.search import Query, QueryError, parse_query
 
@@ -72,17 +72,16 @@ def matching_calls(s: Session, spec: MonitorSpec, start: datetime, end: datetime
                    ) -> list[HitCall]:
     """The analysed calls started in ``[start, end)`` that mention the monitor's query."""
     q = spec.parsed()
-    ids = search_index.matching_ids(s.get_bind().dialect.name, q.groups())
-    stmt = (select(Utterance.call_id, Call.started_at, Call.estate, Call.scenario, func.count())
-            .join(Call, Call.id == Utterance.call_id)
-            .where(Utterance.id.in_(ids), Call.status == "done", Call.started_at >= start,
-                   Call.started_at < end))
+    h = search_index.hits(s.get_bind().dialect.name, q.groups())
+    stmt = (select(h.c.call_id, Call.started_at, Call.estate, Call.scenario, func.count())
+            .join(Call, Call.id == h.c.call_id)
+            .where(Call.status == "done", Call.started_at >= start, Call.started_at < end))
     if spec.speaker:
-        stmt = stmt.where(Utterance.speaker == spec.speaker)
+        stmt = stmt.where(h.c.speaker == spec.speaker)
     for key, value in spec.filters.items():
         if value not in (None, ""):
             stmt = stmt.where(getattr(Call, key) == value)
-    stmt = stmt.group_by(Utterance.call_id, Call.started_at, Call.estate, Call.scenario)
+    stmt = stmt.group_by(h.c.call_id, Call.started_at, Call.estate, Call.scenario)
     return [HitCall(*row) for row in s.execute(stmt)]
 
 

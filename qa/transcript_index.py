@@ -30,16 +30,17 @@ log = logging.getLogger("hotline_qa.search")
 __all__ = ["ReindexResult", "ensure_current", "index_call", "is_current", "reindex", "rows_of"]
 
 
-def rows_of(pairs) -> list[idx.Row]:
-    """Index rows of ``(utterance_id, text)`` pairs."""
-    return [(uid, index_words(t or ""), index_sounds(t or "")) for uid, t in pairs]
+def rows_of(utterances) -> list[idx.Row]:
+    """Index rows of ``(utterance_id, call_id, idx, speaker, text)`` tuples."""
+    return [(uid, cid, i, spk, index_words(t or ""), index_sounds(t or ""))
+            for uid, cid, i, spk, t in utterances]
 
 
 def index_call(s: Session, call_id: str) -> int:
     """Index the stored utterances of ``call_id`` (in ``s``'s transaction). Returns how many."""
     s.flush()
-    pairs = s.execute(select(Utterance.id, Utterance.text)
-                      .where(Utterance.call_id == call_id)).all()
+    pairs = s.execute(select(Utterance.id, Utterance.call_id, Utterance.idx, Utterance.speaker,
+                             Utterance.text).where(Utterance.call_id == call_id)).all()
     n = idx.write(s.connection(), rows_of(pairs))
     idx.stamp_if_only(s.connection(), call_id, TOKENIZER_VERSION)
     return n
@@ -70,7 +71,7 @@ def reindex(engine: Engine | str, *, batch: int = idx.BATCH,
     while True:
         with engine.begin() as conn:  # read and write one batch in one transaction
             pairs = conn.execute(text(
-                f"SELECT id, text FROM utterances WHERE id > :last ORDER BY id LIMIT :n{lock}"),
+                f"SELECT id, call_id, idx, speaker, text FROM utterances WHERE id > :last ORDER BY id LIMIT :n{lock}"),
                 {"last": last, "n": batch}).all()
             if not pairs:
                 break
@@ -79,7 +80,7 @@ def reindex(engine: Engine | str, *, batch: int = idx.BATCH,
         if progress:
             progress(done)
     with engine.begin() as conn:
-        idx.optimize(conn)
+        idx.finish(conn)
         idx.set_version(conn, TOKENIZER_VERSION)
         size = idx.size_bytes(conn)
     seconds = time.perf_counter() - t0
@@ -96,6 +97,7 @@ def ensure_current(engine: Engine | str) -> ReindexResult | None:
         empty = conn.execute(text("SELECT 1 FROM utterances LIMIT 1")).first() is None
     if empty:
         with engine.begin() as conn:
+            idx.finish(conn)  # the GIN indexes of an interrupted rebuild come back
             idx.set_version(conn, TOKENIZER_VERSION)
         return ReindexResult(0, 0.0, None)
     log.warning("搜索索引版本不符，正在重建 / the search index is out of date: rebuilding")

@@ -48,30 +48,44 @@ def parse(req: SearchRequest) -> Query:
 
 
 def hits_query(db: Session, user: User, req: SearchRequest, query: Query, settings: Settings):
-    """``SELECT`` of the matching utterances joined to their calls, all filters applied."""
-    ids = search_index.matching_ids(db.get_bind().dialect.name, query.groups())
-    q = (select(Utterance.id, Utterance.call_id, Utterance.idx, Utterance.speaker,
-                Utterance.start, Utterance.end, Utterance.text)
-         .join(Call, Call.id == Utterance.call_id).where(Utterance.id.in_(ids)))
+    """``SELECT`` of the matching utterances (id, call, position, the call's start) joined
+    to their calls, all filters applied; the utterances' text is read only for the page
+    shown."""
+    h = search_index.hits(db.get_bind().dialect.name, query.groups())
+    q = select(h.c.id, h.c.call_id, h.c.idx, Call.started_at).join(Call, Call.id == h.c.call_id)
     q = _apply_filters(visible(q, user), req.filters, settings)
     if req.speaker:
-        q = q.where(Utterance.speaker == req.speaker)
+        q = q.where(h.c.speaker == req.speaker)
     return q
 
 
 def search(db: Session, user: User, req: SearchRequest, settings: Settings) -> dict[str, Any]:
-    """One page of hits and the totals (utterances, calls)."""
+    """One page of hits and the totals (utterances, calls).
+
+    One statement: the matches are computed once (a materialised CTE) and both the totals and
+    the page (newest call first) are read from them — counting and paging separately walked
+    the index, the utterances and the calls twice (PostgreSQL: half the time of a query)."""
     f = req.filters
     if f.page < 1 or not 1 <= f.page_size <= 200:
         raise Invalid("分页参数无效（page ≥ 1，page_size 1–200）/ bad paging")
     query = parse(req)
-    base = hits_query(db, user, req, query, settings)
-    sub = base.subquery()
-    total, calls = db.execute(select(func.count(), func.count(distinct(sub.c.call_id)))
-                              .select_from(sub)).one()
-    rows = db.execute(base.order_by(Call.started_at.desc().nulls_last(), Call.id.desc(),
-                                    Utterance.idx)
-                      .offset((f.page - 1) * f.page_size).limit(f.page_size)).all()
+    m = hits_query(db, user, req, query, settings).cte("m").prefix_with("MATERIALIZED")
+    total_q = select(func.count()).select_from(m).scalar_subquery()
+    calls_q = select(func.count(distinct(m.c.call_id))).scalar_subquery()
+    page = (select(m.c.id, total_q.label("total"), calls_q.label("calls"))
+            .order_by(m.c.started_at.desc().nulls_last(), m.c.call_id.desc(), m.c.idx)
+            .offset((f.page - 1) * f.page_size).limit(f.page_size))
+    head = db.execute(page).all()
+    if head:
+        total, calls = head[0].total, head[0].calls
+    else:  # past the last page (or nothing found): the totals alone
+        total, calls = db.execute(select(total_q, calls_q)).one()
+    order = {r.id: i for i, r in enumerate(head)}
+    rows = sorted(db.execute(select(Utterance.id, Utterance.call_id, Utterance.idx,
+                                    Utterance.speaker, Utterance.start, Utterance.end,
+                                    Utterance.text)
+                             .where(Utterance.id.in_(order))).all(),
+                  key=lambda r: order[r.id]) if head else []
     found = {c.id: c for c in db.scalars(
         select(Call).where(Call.id.in_({r.call_id for r in rows}))
         .options(selectinload(Call.agent)))} if rows else {}
