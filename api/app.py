@@ -83,10 +83,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         return JSONResponse({"detail": _validation_message(exc.errors())}, status_code=422)
 
     from api.routes import (acknowledgements, appeals, assessments, audit, auth, calls, cases,
-                            findings, forms, monitors, reports, rules, search, topics, users)
+                            findings, forms, monitors, privacy, reports, rules, search, topics,
+                            users)
     for module in (auth, calls, findings, appeals, assessments, rules, forms, users, reports,
-                   audit, search, monitors, topics, acknowledgements, cases):
+                   audit, search, monitors, topics, acknowledgements, cases, privacy):
         app.include_router(module.router, prefix=API_PREFIX)
+    from api.routes import alerts as alert_routes  # 告警 (issue #18 part 1)
+    app.include_router(alert_routes.router, prefix=API_PREFIX)
 
     @app.get(f"{API_PREFIX}/health", tags=["meta"], summary="服务状态 / liveness",
              responses={503: {"description": "录音收取已停止或出错 / ingestion stopped or "
@@ -103,5 +106,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     if web and importlib.util.find_spec("api.web") is not None:  # the web UI (issue 7), when present
         from api import web  # noqa: PLC0415
         web.register(app)
+    from qa.pii import install_log_filter
+    install_log_filter()  # personal data in log messages masked (policy ``logs``)
     openapi.install(app)  # the error answers as the handlers above send them
     return app

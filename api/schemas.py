@@ -566,3 +566,119 @@ class ValidationErrorPublic(BaseModel):
     schema, e.g. ``date_from`` after ``date_to``) one message."""
 
     detail: list[FieldError] | str
+
+
+# --- privacy ------------------------------------------------------------------------------------
+
+class MaskingPolicy(BaseModel):
+    """The masking policy: per role (agent, supervisor, admin) and output (pages, api, exports,
+    audio) whether personal data is masked; the log filter; the kinds masked; how long a
+    supervisor's reveal lasts."""
+
+    roles: dict[str, dict[str, bool]] = Field(
+        default_factory=dict, examples=[{"agent": {"pages": True, "api": True,
+                                                   "exports": True, "audio": False}}])
+    logs: bool = True
+    kinds: list[str] = Field(default_factory=lambda: ["phone", "id_card", "bank_card", "plate",
+                                                      "name", "room"])
+    reveal_minutes: int = Field(15, ge=1, le=240)
+
+
+class RevealPublic(BaseModel):
+    call_id: str
+    revealed_until: datetime
+    minutes: int
+
+
+# --- alerts (告警) ------------------------------------------------------------------------------
+
+AlertKind = Literal["red_line", "low_score", "monitor", "overdue_case", "broken_promise"]
+ChannelKind = Literal["wecom", "dingtalk", "feishu", "webhook", "email"]
+
+
+class AlertPublic(BaseModel):
+    """An alert event: what happened, about which call (the title never holds the caller's
+    number)."""
+
+    id: int
+    kind: str
+    kind_name: str
+    title: str
+    call_id: str | None = None
+    agent_id: str | None = None
+    estate: str | None = None
+    details: dict[str, Any] = {}
+    created_at: datetime
+    unseen: bool = False
+    deliveries: dict[str, int] = Field(default_factory=dict,
+                                       description="投递状态计数 / deliveries per state")
+
+
+class AlertList(BaseModel):
+    items: list[AlertPublic]
+    unseen: int = Field(description="未读告警数 / alerts newer than the last seen one")
+    last_seen_id: int
+
+
+class AlertUnseen(BaseModel):
+    unseen: int
+
+
+class AlertSeenUpdate(BaseModel):
+    last_event_id: int | None = Field(None, ge=0, le=2_147_483_647,
+                                      description="看到哪一条为止（默认最新）")
+
+
+class AlertChannelCreate(BaseModel):
+    """A place alerts go. ``secret``: the DingTalk / Feishu signing secret, the webhook's HMAC
+    key or the SMTP password (stored encrypted, never shown again)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    kind: ChannelKind
+    target: str = Field(min_length=1, max_length=2000,
+                        description="机器人/Webhook 地址，或逗号分隔的收件邮箱")
+    secret: str | None = Field(None, max_length=500)
+    events: list[AlertKind] = Field(default_factory=lambda: ["red_line"], max_length=5)
+    teams: list[str] = Field(default_factory=list, max_length=100,
+                             description="只发这些班组的（空：全部）")
+    estates: list[str] = Field(default_factory=list, max_length=200,
+                               description="只发这些小区的（空：全部）")
+    options: dict[str, Any] = Field(default_factory=dict, description=(
+        "format (markdown/text/post), mode (immediate/daily), max_per_minute, digest_hour, "
+        "smtp_host, smtp_port, smtp_user, smtp_starttls, smtp_from"))
+    active: bool = True
+
+
+class AlertChannelUpdate(BaseModel):
+    """Only the fields given change; ``secret: ""`` removes the secret."""
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    target: str | None = Field(None, min_length=1, max_length=2000)
+    secret: str | None = Field(None, max_length=500)
+    events: list[AlertKind] | None = Field(None, max_length=5)
+    teams: list[str] | None = Field(None, max_length=100)
+    estates: list[str] | None = Field(None, max_length=200)
+    options: dict[str, Any] | None = None
+    active: bool | None = None
+
+
+class AlertChannelPublic(BaseModel):
+    id: int
+    name: str
+    kind: str
+    kind_name: str
+    target: str
+    secret: str | None = Field(None, description="打码显示 / masked, e.g. SEC…f3a9")
+    events: list[str]
+    teams: list[str]
+    estates: list[str]
+    options: dict[str, Any]
+    active: bool
+    created_at: datetime
+    deliveries: dict[str, int] = {}
+
+
+class AlertTestResult(BaseModel):
+    ok: bool
+    status: int | None = None
+    error: str | None = None

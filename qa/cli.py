@@ -22,6 +22,7 @@ CORE_COMMANDS["report"] = "qa.report_cli:report_cmd"
 CORE_COMMANDS["analyze"] = "qa.analyze_cli:analyze_cmd"
 CORE_COMMANDS["rules"] = "qa.analyze_cli:rules_cmd"
 CORE_COMMANDS["acts"] = "qa.acts_cli:acts_cmd"
+CORE_COMMANDS["alerts"] = "qa.alert_sender:alerts_cmd"
 
 
 def _contributed() -> dict[str, str]:
@@ -66,6 +67,8 @@ def main(verbose: int) -> None:
     """热线质检 Hotline QA — check recorded hotline calls against the service standards."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from qa.pii import install_log_filter
+    install_log_filter()  # personal data in log messages is masked (the policy's ``logs``)
 
 
 if __name__ == "__main__":  # pragma: no cover

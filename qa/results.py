@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from models import Agent, Call, Classification, Finding, Score, Utterance
+from qa import alerts
 from qa.assessment import DEFAULT_RED_LINE_CODES
 from qa.assessment_store import active_form, recompute_for_call, rescore
 from qa.cases import on_call_stored
@@ -180,6 +181,7 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float], *,
         call.result_available_at = call.processed_at
     s.flush()
     on_call_stored(s, call, settings or get_settings())  # a complaint/repair case, promises
+    alerts.on_call_stored(s, call, settings or get_settings())  # red line, low score: outbox
     if keep_reviews:  # kept reviews and appeals count: the score after them, then the month
         rescore(s, call, settings, "reanalysis")
     else:

@@ -2,8 +2,10 @@
 
 A form is a YAML file: ``weights`` (deduction per rule code on a fail; every catalogue code
 must be listed), ``red_lines`` (codes whose confirmed fail makes the month C),
-``review_confidence`` (fails under it go to review and deduct nothing) and ``grades``
-(A and B thresholds of the month's average score). :func:`load_form` validates it and raises
+``review_confidence`` (fails under it go to review and deduct nothing), ``grades``
+(A and B thresholds of the month's average score) and, optionally,
+``broken_promise_red_line`` (default false: a broken dated promise, 言而无信, is a red-line
+alert too). :func:`load_form` validates it and raises
 :class:`FormError` naming the exact problem.
 """
 from __future__ import annotations
@@ -18,7 +20,8 @@ import yaml
 from qa.records import Finding
 
 DEFAULT_FORM_PATH = Path(__file__).resolve().parent / "config" / "form.yaml"
-_KEYS = {"name", "version", "review_confidence", "grades", "red_lines", "weights"}
+_KEYS = {"name", "version", "review_confidence", "grades", "red_lines", "weights",
+         "broken_promise_red_line"}
 
 
 class FormError(ValueError):
@@ -37,6 +40,9 @@ class ScoringForm:
     name: str = "default"
     version: Any = 1
     source: str | None = field(default=None, compare=False)
+    #: a broken dated promise (言而无信, qa.cases) is a red-line alert too (qa.alerts); it
+    #: changes no score: the promise breaks long after the call was scored
+    broken_promise_red_line: bool = False
 
     def grade(self, average: float, red_line: bool = False) -> str:
         """The month's grade: C on a confirmed red line, else by the average score."""
@@ -49,10 +55,13 @@ class ScoringForm:
         return "C"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version,
-                "review_confidence": self.review_confidence,
-                "grades": {"A": self.grade_a, "B": self.grade_b},
-                "red_lines": sorted(self.red_lines), "weights": dict(self.weights)}
+        out = {"name": self.name, "version": self.version,
+               "review_confidence": self.review_confidence,
+               "grades": {"A": self.grade_a, "B": self.grade_b},
+               "red_lines": sorted(self.red_lines), "weights": dict(self.weights)}
+        if self.broken_promise_red_line:
+            out["broken_promise_red_line"] = True
+        return out
 
 
 def _number(where: str, v: Any, lo: float, hi: float) -> float:
@@ -104,9 +113,13 @@ def parse_form(data: Any, source: str = "form", codes: Iterable[str] | None = No
     b = _number(f"{source}: grades.B", grades["B"], 0, 100)
     if not a > b:
         raise FormError(f"{source}: grades.A ({a:g}) must be above grades.B ({b:g})")
+    bp = data.get("broken_promise_red_line", False)
+    if not isinstance(bp, bool):
+        raise FormError(f"{source}: 'broken_promise_red_line' must be true or false")
     return ScoringForm(weights=w, red_lines=frozenset(red), review_confidence=thr,
                        grade_a=a, grade_b=b, name=str(data.get("name", "form")),
-                       version=data.get("version", 1), source=source)
+                       version=data.get("version", 1), source=source,
+                       broken_promise_red_line=bp)
 
 
 @lru_cache(maxsize=8)

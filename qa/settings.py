@@ -89,6 +89,35 @@ class Settings(TranscribeSettings):
     # default: qa.pipeline.analyze_file with one transcriber per worker process.
     analyzer: str | None = None
 
+    # --- alerts (qa/alerts.py, qa/alert_sender.py) ---
+    # A call scored under this is a low-score alert (None: no low-score alerts).
+    alert_low_score: float | None = 60.0
+    # A monitor (关注词) is an alert when this many calls of one local day mention it.
+    alert_monitor_calls: int = 5
+    # Messages per channel per minute (a channel's options.max_per_minute overrides); the
+    # excess is folded into one digest message.
+    alert_rate_per_minute: int = 20
+    # Local hour of the daily digest of channels in digest mode (options.mode: daily).
+    alert_digest_hour: int = 18
+    # The sender: poll interval, lease of a claimed delivery, attempts, back-off
+    # (retry n waits alert_retry_backoff_s * 2**(n-1), at most an hour), HTTP timeout, and how
+    # often overdue cases, broken promises and monitors are checked (s).
+    alert_poll_s: float = 1.0
+    alert_lease_s: float = 60.0
+    alert_max_attempts: int = 6
+    alert_retry_backoff_s: float = 10.0
+    alert_http_timeout_s: float = 10.0
+    alert_check_s: float = 60.0
+    # Where the links in messages point (default: http://host:port).
+    alert_base_url: str | None = None
+    # E-mail channels: the SMTP server (a channel's options smtp_host … override).
+    alert_smtp_host: str = "127.0.0.1"
+    alert_smtp_port: int = 25
+    alert_smtp_user: str | None = None
+    alert_smtp_password: str | None = None
+    alert_smtp_starttls: bool = False
+    alert_smtp_from: str = "hotline-qa@localhost"
+
     @property
     def effective_store_dir(self) -> Path:
         return self.store_dir or self.home / "store"

@@ -557,6 +557,7 @@ class WorkerPool:
         self.procs: list[Any] = []
         self.engine = make_engine(db_url)
         self.restarts = 0
+        self.sender: Any = None  # the alert sender process (qa.alert_sender)
 
     def _spawn(self):
         p = self.ctx.Process(target=worker_loop, name="hotline-qa-worker",
@@ -568,7 +569,16 @@ class WorkerPool:
     def start(self) -> "WorkerPool":
         release_dead_local_leases(self.engine)
         self.procs = [self._spawn() for _ in range(self.n)]
+        self.sender = self._spawn_sender()
         return self
+
+    def _spawn_sender(self):
+        from qa.alert_sender import sender_process
+        p = self.ctx.Process(target=sender_process, name="hotline-qa-alerts",
+                             args=(self.db_url, self.settings.model_dump(), self.stop_event),
+                             daemon=False)
+        p.start()
+        return p
 
     @property
     def pids(self) -> list[int]:
@@ -586,13 +596,18 @@ class WorkerPool:
                             "quarantined; restarting", p.pid, p.exitcode, n, q)
                 self.procs[i] = self._spawn()
                 self.restarts += 1
+        if self.sender is not None and not self.sender.is_alive() \
+                and not self.stop_event.is_set():  # its claimed deliveries: lease runs out
+            log.warning("alert sender %s ended (exit %s); restarting", self.sender.pid,
+                        self.sender.exitcode)
+            self.sender = self._spawn_sender()
         fail_exhausted(self.engine)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the workers to stop after their current job; kill them after ``timeout``."""
         self.stop_event.set()
         deadline = time.monotonic() + timeout
-        for p in self.procs:
+        for p in self.procs + ([self.sender] if self.sender is not None else []):
             p.join(max(0.1, deadline - time.monotonic()))
             if p.is_alive():
                 p.kill()

@@ -46,7 +46,9 @@ def worker_cmd(processes: int | None, celery: bool, db_url: str | None,
     n = processes or settings.workers
     if celery:
         engine.dispose()  # no pooled connection into Celery's forked children
+        from qa.alert_sender import AlertSender
         from qa.worker_celery import run_celery_worker
+        AlertSender(make_engine(url), settings).start()  # the alert outbox, in this process
         run_celery_worker(url, concurrency=n, queue=queue or settings.celery_queue)
         return
     pool = WorkerPool(url, settings, n).start()

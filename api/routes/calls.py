@@ -15,6 +15,7 @@ from api.schemas import (CallDetail, CallPage, ClassificationCorrection, Classif
                          CommentCreate, FollowUpUpdate, ReanalysisResult, ReviewPublic,
                          UploadAccepted)
 from api.services import calls as svc
+from api.services import privacy as privacy_svc
 from api.services import reanalysis as reanalysis_svc
 from api.services import review as review_svc
 from api.services.errors import Invalid
@@ -63,7 +64,17 @@ def list_calls(
 ) -> CallPage:
     f.q, f.sort, f.page, f.page_size = q, sort, page, page_size
     items, total = svc.list_calls(db, user, f, settings)
-    return CallPage(items=items, total=total, page=page, page_size=page_size)
+    m = privacy_svc.Masking.for_user(db, user, "api")
+    return CallPage(items=[m.summary(c) for c in items], total=total, page=page,
+                    page_size=page_size)
+
+
+def masked_detail(db, user, call_id: str, settings, request: Request) -> dict:
+    """The call detail as the masking policy lets ``user`` see it through the API (unmasked
+    while a reveal of this call lasts in this session)."""
+    m = privacy_svc.Masking.for_user(db, user, "api", call_id=call_id,
+                                     session_id=getattr(request.state, "session_id", None))
+    return m.detail(svc.detail(db, user, call_id, settings))
 
 
 @router.post("/upload", response_model=UploadAccepted, status_code=202,
@@ -90,9 +101,9 @@ def upload(user: SupervisorUser, request: Request, db: SessionDep, settings: Set
 
 @router.get("/{call_id}", response_model=CallDetail, responses=NOT_FOUND,
             summary="通话详情 / call detail: transcript, findings, scores")
-def get_call(call_id: str, user: CurrentUser, db: SessionDep, settings: SettingsDep
-             ) -> CallDetail:
-    return CallDetail.model_validate(svc.detail(db, user, call_id, settings))
+def get_call(call_id: str, user: CurrentUser, db: SessionDep, settings: SettingsDep,
+             request: Request) -> CallDetail:
+    return CallDetail.model_validate(masked_detail(db, user, call_id, settings, request))
 
 
 _RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")  # longer numbers: 416, not int()
@@ -105,8 +116,18 @@ AUDIO = {"audio/*": {}, "application/octet-stream": {}}
                                             206: {"description": "部分内容", "content": AUDIO},
                                             **NOT_FOUND, 416: {"description": "范围无效"}},
             response_class=Response, summary="录音（支持 Range）/ audio with HTTP Range")
-def audio(call_id: str, user: CurrentUser, db: SessionDep, request: Request) -> Response:
+def audio(call_id: str, user: CurrentUser, db: SessionDep, request: Request,
+          settings: SettingsDep,
+          masked: Annotated[bool | None, Query(description=(
+              "个人信息处替换为 1 kHz 提示音（WAV）；不填按脱敏策略"))] = None) -> Response:
+    """The recording; ``?masked=1`` (or the policy's ``audio`` for the user's role) gives a
+    16-bit WAV with the personal data of the transcript beeped out."""
     path, media = svc.audio_file(db, user, call_id)
+    if masked is None:
+        masked = privacy_svc.Masking.for_user(db, user, "audio", call_id=call_id, session_id=(
+            getattr(request.state, "session_id", None))).masked
+    if masked:
+        path, media = privacy_svc.beeped_audio(db, user, call_id, path, settings), "audio/wav"
     size = path.stat().st_size
     rng = request.headers.get("range")
     if not rng:
@@ -160,7 +181,7 @@ def follow_up(call_id: str, body: FollowUpUpdate, user: SupervisorUser, db: Sess
     review_svc.update_follow_up(db, user, call_id, body.model_dump(), settings,
                                 client_ip(request))
     db.commit()
-    return CallDetail.model_validate(svc.detail(db, user, call_id, settings))
+    return CallDetail.model_validate(masked_detail(db, user, call_id, settings, request))
 
 
 @router.post("/{call_id}/comments", response_model=ReviewPublic, status_code=201,

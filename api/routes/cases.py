@@ -11,6 +11,7 @@ from sqlalchemy import select
 from api.deps import AdminUser, CurrentUser, IntId, SessionDep, SettingsDep, SupervisorUser, client_ip
 from api.schemas import CasePublic, CaseUpdate, HolidayPublic
 from api.services.audit import audit
+from api.services.privacy import Masking
 from api.services.errors import NotFound
 from models import Case, Holiday
 from qa import cases as qa_cases
@@ -33,14 +34,25 @@ def _case(db, user, case_id: int) -> Case:
 def list_cases(user: SupervisorUser, db: SessionDep, settings: SettingsDep,
                overdue: Annotated[bool, Query(description="只看逾期或失约的")] = False,
                ) -> list[CasePublic]:
-    return [CasePublic(**v) for v in qa_cases.open_cases(db, settings, overdue_only=overdue)]
+    m = Masking.for_user(db, user, "api")
+    return [CasePublic(**m.case(v)) for v in qa_cases.open_cases(db, settings,
+                                                                 overdue_only=overdue)]
 
 
 @router.get("/cases/{case_id}", response_model=CasePublic, responses=NOT_FOUND,
             summary="案件 / one case")
 def get_case(case_id: IntId, user: CurrentUser, db: SessionDep,
-             settings: SettingsDep) -> CasePublic:
-    return CasePublic(**qa_cases.case_view(db, _case(db, user, case_id), settings))
+             settings: SettingsDep, request: Request) -> CasePublic:
+    case = _case(db, user, case_id)
+    return CasePublic(**_masked(db, user, case, qa_cases.case_view(db, case, settings),
+                                request))
+
+
+def _masked(db, user, case: Case, view: dict, request: Request | None = None) -> dict:
+    """A case as the masking policy lets ``user`` see it through the API (agents: masked by
+    default; a reveal of the case's call lifts it in that session)."""
+    sid = getattr(request.state, "session_id", None) if request is not None else None
+    return Masking.for_user(db, user, "api", call_id=case.call_id, session_id=sid).case(view)
 
 
 @router.patch("/cases/{case_id}", response_model=CasePublic, responses=NOT_FOUND,
@@ -56,7 +68,7 @@ def update_case(case_id: IntId, body: CaseUpdate, user: SupervisorUser, db: Sess
     audit(db, user, "case.update", "case", case.id, body.model_dump(exclude_none=True),
           client_ip(request))
     db.commit()
-    return CasePublic(**qa_cases.case_view(db, case, settings))
+    return CasePublic(**_masked(db, user, case, qa_cases.case_view(db, case, settings), request))
 
 
 @router.get("/calendar/holidays", response_model=list[HolidayPublic],

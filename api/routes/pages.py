@@ -25,6 +25,7 @@ from api.deps import SessionDep, SettingsDep, client_ip
 from api.routes.auth import set_session_cookie
 from api.security import SESSION_COOKIE, csrf_matches, end_session, session_user
 from api.services import calls as svc
+from api.services import privacy as privacy_svc
 from api.services import review as review_svc
 from api.services import search as search_svc
 from api.services import users as users_svc
@@ -311,6 +312,8 @@ def call_list(request: Request, user: PageUser, db: SessionDep, settings: Settin
             items, total = svc.list_calls(db, user, f, settings)
         except ServiceError as exc:
             errors.append(zh(exc.message))
+    m = privacy_svc.Masking.for_user(db, user, "pages")
+    items = [m.summary(c) for c in items]
     pages = max(1, math.ceil(total / PAGE_SIZE))
     keep = {k: v for k, v in params.items() if v and k != "page"}
     return render(request, "calls.html", title="通话列表", nav="calls", items=items, total=total,
@@ -365,7 +368,8 @@ def search_page(request: Request, user: PageUser, db: SessionDep,
         req = search_svc.SearchRequest(q=q, sound=params.get("sound") == "1", speaker=speaker,
                                        filters=f)
         try:
-            result = search_svc.search(db, user, req, settings)
+            result = privacy_svc.Masking.for_user(db, user, "pages").search(
+                search_svc.search(db, user, req, settings))
         except ServiceError as exc:
             errors.append(zh(exc.message))
     total = result["total"] if result else 0
@@ -453,7 +457,12 @@ def agent_month(db, agent_id: str | None, month: str | None, settings) -> dict[s
 @router.get("/calls/{call_id}")
 def call_page(call_id: str, request: Request, user: PageUser, db: SessionDep,
               settings: SettingsDep) -> Response:
-    detail = svc.detail(db, user, call_id, settings)
+    masking = privacy_svc.Masking.for_user(db, user, "pages", call_id=call_id,
+                                           session_id=request.state.session_id)
+    detail = masking.detail(svc.detail(db, user, call_id, settings))
+    privacy = {"masked": masking.masked, "revealed_until": masking.revealed_until,
+               "can_reveal": masking.masked and user.role in ("supervisor", "admin"),
+               "minutes": privacy_svc.get_policy(db)["reveal_minutes"]}
     lines, duration = transcript_lines(detail)
     month = month_of_call(detail, settings)
     order = {"fail": 0, "n/a": 2, "pass": 1}
@@ -470,7 +479,19 @@ def call_page(call_id: str, request: Request, user: PageUser, db: SessionDep,
                   lines=lines, duration=duration, findings=findings, cues=cues,
                   machine_score=report.get("score"), deducted=deducted,
                   breakdown=report.get("score_breakdown") or {}, month=month,
-                  month_info=month_info, now=datetime.now(timezone.utc))
+                  month_info=month_info, now=datetime.now(timezone.utc), privacy=privacy)
+
+
+# --- 个人信息脱敏 -----------------------------------------------------------------------------------
+
+@router.get("/admin/privacy")
+def privacy_page(request: Request, user: PageUser, db: SessionDep) -> Response:
+    """个人信息脱敏: the masking policy per role and output (admins change it)."""
+    if user.role != "admin":
+        raise Forbidden("此页面仅管理员可见")
+    return render(request, "privacy.html", title="个人信息脱敏", nav="privacy",
+                  policy=privacy_svc.get_policy(db), roles=privacy_svc.ROLE_NAMES,
+                  outputs=privacy_svc.OUTPUT_NAMES, kinds=privacy_svc.KIND_NAMES)
 
 
 # --- 复核队列、申诉 ---------------------------------------------------------------------------------
@@ -537,3 +558,33 @@ def my_page(request: Request, user: PageUser, db: SessionDep, settings: Settings
     return render(request, "me.html", title="我的质检", nav="me", month=month, a=a, calls=calls,
                   total=total, findings=rows, deadlines=deadlines, now=now,
                   prev_month=_shift_month(month, -1), next_month=_shift_month(month, 1))
+
+
+# --- 告警 -----------------------------------------------------------------------------------------
+
+@router.get("/alerts")
+def alerts_page(request: Request, user: SupervisorPage, db: SessionDep,
+                kind: str | None = None) -> Response:
+    """告警: the recent alerts (red lines, low scores, monitors, overdue cases, broken promises)
+    with links to their calls; the ones newer than the user last saw are marked."""
+    from api.services import alerts as alerts_svc
+    from qa.alerts import EVENT_NAMES
+    data = alerts_svc.list_alerts(db, user, kind=kind if kind in EVENT_NAMES else None,
+                                  limit=200)
+    return render(request, "alerts.html", title="告警", nav="alerts", kinds=EVENT_NAMES,
+                  kind=kind, **data)
+
+
+@router.get("/admin/alerts")
+def admin_alerts_page(request: Request, user: PageUser, db: SessionDep,
+                      settings: SettingsDep) -> Response:
+    """告警通道: admins add, edit, deactivate, delete and test the channels alerts go to."""
+    if user.role != "admin":
+        raise Forbidden("此页面仅管理员可见")
+    from api.services import alerts as alerts_svc
+    from qa.alerts import CHANNEL_NAMES, EVENT_NAMES
+    teams = sorted({t for t in db.scalars(select(Agent.team)) if t})
+    return render(request, "admin_alerts.html", title="告警通道", nav="admin_alerts",
+                  channels=[dict(c, created_at=c["created_at"].isoformat())
+                            for c in alerts_svc.list_channels(db, settings)], kinds=CHANNEL_NAMES,
+                  events=EVENT_NAMES, teams=teams)

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from api.deps import MONTH_PATTERN, WEEK_PATTERN, SessionDep, SettingsDep, SupervisorUser, client_ip
 from api.services.audit import audit
 from api.services.errors import Invalid
+from api.services.privacy import Masking, mask_report
 from qa import report_data
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -29,6 +30,9 @@ def export(kind: Literal["monthly", "weekly", "complaints"], user: SupervisorUse
         doc = report_data.build(db, kind, month=month, week=week, settings=settings)
     except ValueError as exc:
         raise Invalid(str(exc)) from None
+    # Excel/CSV files are exports; the JSON document is the API (the policy's outputs)
+    if Masking.for_user(db, user, "api" if format == "json" else "exports").masked:
+        doc = mask_report(doc)
     data = report_data.render(doc, format)
     audit(db, user, "report.export", "report", kind,
           {"month": month, "week": week, "format": format}, client_ip(request))

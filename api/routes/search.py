@@ -9,6 +9,7 @@ from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.routes.calls import CallFiltersDep
 from api.schemas import SearchPage
 from api.services import search as svc
+from api.services.privacy import Masking
 
 router = APIRouter(prefix="/search", tags=["search"])
 
@@ -28,4 +29,5 @@ def search(
 ) -> SearchPage:
     f.page, f.page_size = page, page_size
     req = svc.SearchRequest(q=q, sound=sound, speaker=speaker, filters=f)
-    return SearchPage(**svc.search(db, user, req, settings))
+    return SearchPage(**Masking.for_user(db, user, "api").search(
+        svc.search(db, user, req, settings)))
