@@ -18,10 +18,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from api import openapi
-from api.security import SecurityHeadersMiddleware, Signer, resolve_secret_key
+from api.security import SecurityHeadersMiddleware, Signer
 from api.services.errors import ServiceError
 from models import make_engine, session_factory
-from qa.settings import Settings, get_settings
+from qa.settings import Settings, get_settings, resolve_secret_key
 
 log = logging.getLogger("api")
 API_PREFIX = "/api/v1"

@@ -27,12 +27,10 @@ import hashlib
 import hmac
 import logging
 import math
-import os
 import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -49,7 +47,6 @@ SESSION_COOKIE = "hqa_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 #: Secrets that must never sign anything (copied from examples, docs, templates).
-UNSAFE_SECRETS = {"changeme", "change-me", "secret", "dev", "development", "please-change-me"}
 MIN_PASSWORD_LENGTH = 8
 #: Refused whatever their kinds of characters (compared case-insensitively).
 COMMON_PASSWORDS = frozenset({
@@ -144,31 +141,6 @@ def password_stamp(password_hash: str) -> str:
     """A short fingerprint of the hash: sessions and tokens carry it, so a password change
     invalidates them."""
     return hashlib.sha256(password_hash.encode()).hexdigest()[:12]
-
-
-def resolve_secret_key(settings: Settings) -> str:
-    """The key that signs sessions: ``settings.secret_key``, else one generated once and kept
-    in ``home/secret_key`` (mode 600).
-
-    Raises:
-        ValueError: the configured key is a known placeholder or shorter than 16 characters.
-    """
-    key = settings.secret_key
-    if key:
-        if key.lower() in UNSAFE_SECRETS or len(key) < 16:
-            raise ValueError("HOTLINE_QA_SECRET_KEY 不安全（占位符或少于 16 个字符）/ "
-                             "unsafe secret key: use a random string of 16+ characters")
-        return key
-    path = Path(settings.home) / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    log.info("generated a new secret key in %s", path)
-    return key
 
 
 @dataclass

@@ -36,14 +36,11 @@ import hashlib
 import hmac
 import json
 import logging
-import os
-import secrets
 import time
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -52,7 +49,7 @@ from sqlalchemy.orm import Session
 
 from models import Agent, AlertChannel, AlertDelivery, AlertEvent, Call, Finding
 from models.tables import ALERT_CHANNEL_KINDS
-from qa.settings import Settings
+from qa.settings import Settings, resolve_secret_key
 
 log = logging.getLogger("hotline_qa.alerts")
 
@@ -80,30 +77,12 @@ class ChannelError(ValueError):
 # --------------------------------------------------------------------------- secrets
 
 
-def app_secret(settings: Settings) -> str:
-    """The app's secret key: ``settings.secret_key``, else the key kept in ``home/secret_key``
-    (generated there once, mode 600, as the web app does)."""
-    if settings.secret_key:
-        return settings.secret_key
-    path = Path(settings.home) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
-
-
 def _fernet(settings: Settings):
     from cryptography.fernet import Fernet
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"hotline-qa",
-               info=b"alert-channel-secrets").derive(app_secret(settings).encode())
+               info=b"alert-channel-secrets").derive(resolve_secret_key(settings).encode())
     return Fernet(base64.urlsafe_b64encode(key))
 
 

@@ -6,6 +6,9 @@ override both.
 """
 from __future__ import annotations
 
+import logging
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -140,3 +143,34 @@ class Settings(TranscribeSettings):
 def get_settings() -> Settings:
     """The process-wide settings (read once from the environment)."""
     return Settings()
+
+
+UNSAFE_SECRETS = {"changeme", "change-me", "secret", "dev", "development", "please-change-me"}
+
+
+def resolve_secret_key(settings: Settings) -> str:
+    """The app's secret key (it signs sessions and keys the alert channels' stored secrets):
+    ``settings.secret_key``, else one generated once and kept in ``home/secret_key`` (mode
+    600; a process that loses the race to create it reads the winner's).
+
+    Raises:
+        ValueError: the configured key is a known placeholder or shorter than 16 characters.
+    """
+    key = settings.secret_key
+    if key:
+        if key.lower() in UNSAFE_SECRETS or len(key) < 16:
+            raise ValueError("HOTLINE_QA_SECRET_KEY 不安全（占位符或少于 16 个字符）/ "
+                             "unsafe secret key: use a random string of 16+ characters")
+        return key
+    path = Path(settings.home) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+            logging.getLogger("hotline_qa").info("generated a new secret key in %s", path)
+    return path.read_text().strip()
