@@ -2,36 +2,10 @@
    deactivate, delete, send a test message), all through the JSON API with the CSRF token. */
 (function () {
   "use strict";
-  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-
-  function flash(text, kind) {
-    var el = document.getElementById("flash");
-    if (!el) { alert(text); return; }
-    el.textContent = text;
-    el.className = "flash " + (kind || "ok");
-    el.setAttribute("role", kind === "error" ? "alert" : "status");
-    el.hidden = false;
-  }
-
-  async function send(method, url, body) {
-    var res = await fetch(url, {method: method, credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf,
-                "Accept": "application/json"},
-      body: body === undefined ? undefined : JSON.stringify(body)});
-    var data = null;
-    try { data = await res.json(); } catch (e) { data = null; }
-    if (!res.ok) {
-      var d = data && data.detail;
-      throw new Error(Array.isArray(d) ? d.map(function (e) { return e.message || e.msg; }).join("；")
-                      : String(d || ("操作失败（" + res.status + "）")).split(" / ")[0]);
-    }
-    return data;
-  }
-
-  function reloadWith(message) {
-    sessionStorage.setItem("hqa-flash", message);
-    location.reload();
-  }
+  // app.js (loaded first, deferred in order): JSON API calls with the CSRF token and
+  // Chinese error messages, the flash line, a reload that keeps a message
+  var send = window.hqa.api, flash = window.hqa.flash;
+  var reloadWith = window.hqa.reloadWith;
 
   var seen = document.getElementById("alerts-seen");
   if (seen) {

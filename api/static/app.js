@@ -243,5 +243,5 @@
     xhr.send(fd);
   }
 
-  window.hqa = {api: api, flash: flash};
+  window.hqa = {api: api, flash: flash, reloadWith: reloadWith};
 })();

@@ -2,30 +2,9 @@
    masking policy. */
 (function () {
   "use strict";
-  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-
-  function flash(text, kind) {
-    var el = document.getElementById("flash");
-    if (!el) { alert(text); return; }
-    el.textContent = text;
-    el.className = "flash " + (kind || "ok");
-    el.hidden = false;
-  }
-
-  async function send(method, url, body) {
-    var res = await fetch(url, {method: method, credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf,
-                "Accept": "application/json"},
-      body: body === undefined ? undefined : JSON.stringify(body)});
-    var data = null;
-    try { data = await res.json(); } catch (e) { data = null; }
-    if (!res.ok) {
-      var d = data && data.detail;
-      throw new Error(Array.isArray(d) ? d.map(function (e) { return e.message || e.msg; }).join("；")
-                      : String(d || ("操作失败（" + res.status + "）")).split(" / ")[0]);
-    }
-    return data;
-  }
+  // app.js (loaded first, deferred in order): JSON API calls with the CSRF token and
+  // Chinese error messages, the flash line, a reload that keeps a message
+  var send = window.hqa.api, flash = window.hqa.flash, reloadWith = window.hqa.reloadWith;
 
   var reveal = document.querySelector("[data-reveal]");
   if (reveal) {
@@ -33,8 +12,7 @@
       reveal.disabled = true;
       try {
         await send("POST", "/api/v1/calls/" + encodeURIComponent(reveal.dataset.reveal) + "/reveal");
-        sessionStorage.setItem("hqa-flash", "已显示明文，此次查看已记入审计");
-        location.reload();
+        reloadWith("已显示明文，此次查看已记入审计");
       } catch (e) { flash(e.message, "error"); reveal.disabled = false; }
     });
   }
