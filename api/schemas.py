@@ -7,6 +7,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from models.tables import ALERT_CHANNEL_KINDS
+from qa.alerts import EVENT_KINDS
+from qa.pii import KINDS as PII_KINDS
+
 Role = Literal["admin", "supervisor", "agent"]
 CallType = Literal["complaint", "repair", "inquiry", "suggestion", "other"]
 ComplaintType = Literal["resolve", "vent", "expectation"]
@@ -579,8 +583,7 @@ class MaskingPolicy(BaseModel):
         default_factory=dict, examples=[{"agent": {"pages": True, "api": True,
                                                    "exports": True, "audio": False}}])
     logs: bool = True
-    kinds: list[str] = Field(default_factory=lambda: ["phone", "id_card", "bank_card", "plate",
-                                                      "name", "room"])
+    kinds: list[str] = Field(default_factory=lambda: list(PII_KINDS))
     reveal_minutes: int = Field(15, ge=1, le=240)
 
 
@@ -592,8 +595,8 @@ class RevealPublic(BaseModel):
 
 # --- alerts (告警) ------------------------------------------------------------------------------
 
-AlertKind = Literal["red_line", "low_score", "monitor", "overdue_case", "broken_promise"]
-ChannelKind = Literal["wecom", "dingtalk", "feishu", "webhook", "email"]
+AlertKind = Literal[EVENT_KINDS]
+ChannelKind = Literal[ALERT_CHANNEL_KINDS]
 
 
 class AlertPublic(BaseModel):

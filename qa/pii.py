@@ -155,7 +155,7 @@ def luhn_ok(digits: str) -> bool:
 def _addresses(text: str) -> list[PiiSpan]:
     out = []
     for m in _ADDRESS.finditer(text):
-        b, btype, u1, u2, room = m.group(1), m.group(2), m.group(3), m.group(4), m.group(5)
+        b, u1, u2, room = m.group(1), m.group(3), m.group(4), m.group(5)
         unit = u1 or u2
         parts = []
         if b:
