@@ -229,6 +229,10 @@ def _agent_label(s: Session, agent_id: str | None) -> str:
 def on_call_stored(s: Session, call: Call, settings: Settings) -> list[AlertEvent]:
     """The alerts of a call whose results were just written (same transaction): a red line,
     a score under ``alert_low_score``. Safe to run again (re-analysis adds nothing)."""
+    low = settings.alert_low_score
+    is_low = low is not None and call.score is not None and call.score < low
+    if not (call.red_line or is_low):  # most calls: no query at all
+        return []
     out = []
     who = _agent_label(s, call.agent_id)
     where = f" · {call.estate}" if call.estate else ""
@@ -245,8 +249,7 @@ def on_call_stored(s: Session, call: Call, settings: Settings) -> list[AlertEven
                   f"【红线】{who} 通话 {call.id}：{rules}{where}",
                   details={**info, "codes": codes}, **common)
         out.append(ev)
-    low = settings.alert_low_score
-    if low is not None and call.score is not None and call.score < low:
+    if is_low:
         ev = emit(s, settings, "low_score", f"low_score:{call.id}",
                   f"【低分】{who} 通话 {call.id} 得分 {call.score:g}（低于 {low:g}）{where}",
                   details={**info, "threshold": low}, **common)
