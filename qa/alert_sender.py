@@ -16,14 +16,15 @@ Floods: a channel gets at most ``max_per_minute`` messages a minute (its options
 sent when the minute is over. A channel in ``daily`` mode gets one digest a day at its
 ``digest_hour``. A digest row is done when ``sent_at`` is set.
 
-:class:`AlertSender` runs the loop in a thread (the web app's embedded mode, the worker
-commands); :func:`sender_process` is the process main of the embedded pool; ``hotline-qa
-alerts send`` runs it on its own. Every ``alert_check_s`` the loop also looks for overdue
+:class:`AlertSender` runs the loop in a thread; :func:`spawn_sender` starts that in a process
+of its own (the embedded worker pool, the Celery worker); ``hotline-qa alerts send`` runs it
+on its own. Every ``alert_check_s`` the loop also looks for overdue
 cases, broken promises and monitors (:func:`qa.alerts.check_periodic`).
 """
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
 import os
 import signal
 import smtplib
@@ -44,7 +45,7 @@ from qa.settings import Settings, get_settings
 log = logging.getLogger("hotline_qa.alerts")
 
 __all__ = ["AlertSender", "SendResult", "claim_deliveries", "deliver", "run_once",
-           "send_digests", "sender_process"]
+           "send_digests", "sender_process", "spawn_sender"]
 
 MAX_BACKOFF_S = 3600.0
 BATCH = 20
@@ -309,6 +310,20 @@ def sender_process(db_url: str, settings_data: dict[str, Any], stop: Any = None)
         time.sleep(0.5)
     sender.stop()
     engine.dispose()
+
+
+def spawn_sender(db_url: str, settings: Settings, stop: Any = None, ctx: Any = None):
+    """Start :func:`sender_process` in a new (spawned) process; it ends when ``stop`` (an
+    event of ``ctx``, made here when not given: ``process.stop``) is set or this process is
+    gone. A process, not a thread: a process that forks (Celery's prefork pool) must not
+    hold a running thread, whose locks the forked children would inherit held."""
+    ctx = ctx or mp.get_context("spawn")
+    stop = stop if stop is not None else ctx.Event()
+    p = ctx.Process(target=sender_process, name="hotline-qa-alerts",
+                    args=(db_url, settings.model_dump(), stop), daemon=False)
+    p.stop = stop
+    p.start()
+    return p
 
 
 @click.group("alerts")

@@ -573,12 +573,8 @@ class WorkerPool:
         return self
 
     def _spawn_sender(self):
-        from qa.alert_sender import sender_process
-        p = self.ctx.Process(target=sender_process, name="hotline-qa-alerts",
-                             args=(self.db_url, self.settings.model_dump(), self.stop_event),
-                             daemon=False)
-        p.start()
-        return p
+        from qa.alert_sender import spawn_sender
+        return spawn_sender(self.db_url, self.settings, self.stop_event, self.ctx)
 
     @property
     def pids(self) -> list[int]:

@@ -46,10 +46,19 @@ def worker_cmd(processes: int | None, celery: bool, db_url: str | None,
     n = processes or settings.workers
     if celery:
         engine.dispose()  # no pooled connection into Celery's forked children
-        from qa.alert_sender import AlertSender
+        from qa.alert_sender import spawn_sender
         from qa.worker_celery import run_celery_worker
-        AlertSender(make_engine(url), settings).start()  # the alert outbox, in this process
-        run_celery_worker(url, concurrency=n, queue=queue or settings.celery_queue)
+        # The alert outbox is sent by a spawned process, not a thread of this one: Celery's
+        # prefork pool forks this process, and a child forked while the thread held a lock
+        # (import, logging, connection pool) hangs for ever (it did, loading the model).
+        sender = spawn_sender(url, settings)
+        try:
+            run_celery_worker(url, concurrency=n, queue=queue or settings.celery_queue)
+        finally:
+            sender.stop.set()
+            sender.join(10)
+            if sender.is_alive():
+                sender.kill()
         return
     pool = WorkerPool(url, settings, n).start()
     click.echo(f"{n} 个处理进程已启动 / {n} worker process(es) running; Ctrl-C stops them")
