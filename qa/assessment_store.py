@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from models import (Acknowledgement, Agent, Appeal, Call, Finding, MonthlyAssessment, Score,
                     ScoringForm)
+from qa import alerts
 from qa.assessment import (CallOutcome, FindingOutcome, Grading, MonthlyAssessment as Assessment,
                            RedLine, assess_month, iso_week_range, parse_month)
 from qa.settings import Settings, get_settings
@@ -209,7 +210,8 @@ def recompute_for_call(db: Session, call: Call, settings: Settings | None = None
 
 def rescore(db: Session, call: Call, settings: Settings, reason: str) -> float | None:
     """Recompute the call's score after a human decision; add a current ``Score`` row when it
-    changed, refresh ``red_line``/``needs_review`` and the agent's month."""
+    changed, refresh ``red_line``/``needs_review`` and the agent's month; a red line or a low
+    score that the decision brought raises its alert (once per call and kind)."""
     db.flush()
     db.refresh(call)
     g = grading(db, settings)
@@ -229,6 +231,7 @@ def rescore(db: Session, call: Call, settings: Settings, reason: str) -> float |
                      reason=reason, breakdown={"machine_score": machine}))
         call.score = new
     db.flush()
+    alerts.on_call_stored(db, call, settings)
     recompute_for_call(db, call, settings)
     return new
 

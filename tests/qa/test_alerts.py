@@ -169,6 +169,37 @@ def test_reanalysis_and_a_second_store_add_no_second_event(db_url, settings, rec
         assert s.scalar(select(func.count()).select_from(AlertDelivery)) == 1
 
 
+def test_a_red_line_a_human_decision_brings_back_raises_its_alert(db_url, settings):
+    """A supervisor overturns the red line of a call stored before any alert existed, then
+    upholds it again: the re-scoring raises the red-line event (once)."""
+    from models import Finding
+    from qa.assessment_store import rescore
+    _channel(db_url, settings, "hook", "webhook", "http://127.0.0.1:9/hook")
+    _store(db_url, "pub-012", settings)
+    with session_scope(db_url) as s:
+        for model in (AlertDelivery, AlertEvent):
+            s.query(model).delete()
+        red = s.scalars(select(Finding).where(Finding.call_id == "pub-012",
+                                              Finding.red_line.is_(True))).all()
+        assert red
+        for f in red:
+            f.review_state = "overturned"
+        rescore(s, s.get(Call, "pub-012"), settings, "review:overturned")
+        assert not s.get(Call, "pub-012").red_line
+        assert s.scalar(select(func.count()).select_from(AlertEvent)) == 0
+        for f in red:
+            f.review_state = "upheld"
+        rescore(s, s.get(Call, "pub-012"), settings, "review:upheld")
+        assert s.get(Call, "pub-012").red_line
+    with session_scope(db_url) as s:
+        ev = s.scalars(select(AlertEvent)).all()
+        assert [e.kind for e in ev] == ["red_line"] and ev[0].call_id == "pub-012"
+        assert s.scalar(select(func.count()).select_from(AlertDelivery)) == 1
+        rescore(s, s.get(Call, "pub-012"), settings, "review:again")
+    with session_scope(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(AlertEvent)) == 1
+
+
 def test_a_receiver_that_fails_is_retried_with_backoff_and_gets_it_once(db_url, settings,
                                                                          receiver):
     _channel(db_url, settings, "hook", "webhook", receiver.url)
