@@ -14,14 +14,15 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from classifiers.records import CALL_TYPE_ZH, COMPLAINT_TYPE_ZH
+
 log = logging.getLogger("api.templating")
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
-CALL_TYPES = {"complaint": "投诉", "repair": "报修", "inquiry": "咨询/查询",
-              "suggestion": "意见建议", "other": "其他"}
-COMPLAINT_TYPES = {"resolve": "解决问题", "vent": "纯粹发泄", "expectation": "为了某种期待"}
+CALL_TYPES = CALL_TYPE_ZH
+COMPLAINT_TYPES = COMPLAINT_TYPE_ZH
 CALL_STATUSES = {"queued": "排队中", "processing": "分析中", "done": "已完成", "failed": "失败",
                  "quarantined": "已隔离"}
 FINDING_STATUSES = {"pass": "合格", "fail": "不合格", "n/a": "不适用"}

@@ -74,7 +74,7 @@ def classify_cmd(inputs: tuple[Path, ...], as_json: bool, text_only: bool, model
         if as_json:
             click.echo(json.dumps({"input": str(path), **c.to_dict()}, ensure_ascii=False))
             continue
-        from classifiers.model import CALL_TYPE_ZH, COMPLAINT_TYPE_ZH
+        from classifiers.records import CALL_TYPE_ZH, COMPLAINT_TYPE_ZH
 
         click.echo(f"{path}")
         click.echo(f"  来电类型 call type: {c.call_type} {CALL_TYPE_ZH[c.call_type]} "

@@ -27,6 +27,7 @@ from collections import Counter
 
 import jieba
 
+from classifiers.records import CALL_TYPE_ZH
 from transcribe.records import Transcript
 
 logger = logging.getLogger("classifiers.features")
@@ -313,8 +314,6 @@ CALL_TYPE_WORDS: dict[str, list[str]] = {
     "suggestion": ["建议", "提个", "意见", "能不能增设", "希望能", "增加", "考虑", "采纳"],
     "other": ["燃气", "宽带", "快递", "电费", "供电", "打错", "运营商", "有线电视", "派出所", "表扬"],
 }
-CALL_TYPE_ZH = {"complaint": "投诉", "repair": "报修", "inquiry": "咨询", "suggestion": "意见建议",
-                "other": "其他"}
 
 
 #: What agents typically say in each type of call (for the explanation only; the model

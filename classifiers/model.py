@@ -57,7 +57,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from classifiers import features as F
-from classifiers.records import CALL_TYPES, COMPLAINT_TYPES, Classification
+from classifiers.records import (CALL_TYPE_ZH, CALL_TYPES, COMPLAINT_TYPE_ZH, COMPLAINT_TYPES,
+                                 Classification)
 from transcribe.records import Transcript, TranscriptFormatError, Utterance
 
 logger = logging.getLogger("classifiers.model")
@@ -75,9 +76,6 @@ EXTRA_WEIGHT = 5.0
 #: Version of the model input (:func:`text_rows`): 2 = customer text, agent text, cues.
 FEATURE_VERSION = 2
 
-CALL_TYPE_ZH = {"complaint": "投诉", "repair": "报修", "inquiry": "咨询", "suggestion": "意见建议",
-                "other": "其他"}
-COMPLAINT_TYPE_ZH = {"resolve": "解决问题", "vent": "纯粹发泄", "expectation": "为了某种期待"}
 
 
 class ClassifierError(Exception):

@@ -6,6 +6,12 @@ from typing import Any
 
 CALL_TYPES: tuple[str, ...] = ("complaint", "repair", "inquiry", "suggestion", "other")
 COMPLAINT_TYPES: tuple[str, ...] = ("resolve", "vent", "expectation")
+#: The Chinese names of the types, as ``RULES.md`` names them: the one home of these labels
+#: (pages, reports, cues, the dashboard's script).
+CALL_TYPE_ZH: dict[str, str] = {"complaint": "投诉", "repair": "报修", "inquiry": "咨询/查询",
+                                "suggestion": "意见建议", "other": "其他"}
+COMPLAINT_TYPE_ZH: dict[str, str] = {"resolve": "解决问题", "vent": "纯粹发泄",
+                                     "expectation": "为了某种期待"}
 
 
 @dataclass

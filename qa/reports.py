@@ -30,6 +30,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
+from classifiers.records import COMPLAINT_TYPE_ZH as _COMPLAINT_TYPE_ZH
 from qa.assessment import (CallOutcome, Grading, MonthlyAssessment, assess_all, iso_week_range,
                            local_naive, month_of, parse_month, team_summaries)
 
@@ -38,10 +39,7 @@ log = logging.getLogger("qa.reports")
 FORMATS = ("xlsx", "csv", "json")
 CONFIG_PATH = Path(__file__).with_name("config") / "reports.yaml"
 
-CALL_TYPE_ZH = {"complaint": "投诉", "repair": "报修", "inquiry": "咨询", "suggestion": "意见建议",
-                "other": "其他", None: "未分类"}
-COMPLAINT_TYPE_ZH = {"resolve": "解决问题", "vent": "纯粹发泄", "expectation": "某种期待",
-                     None: "未分类"}
+COMPLAINT_TYPE_ZH = {**_COMPLAINT_TYPE_ZH, None: "未分类"}
 FOLLOW_UP_ZH = {"open": "待处理", "in_progress": "处理中", "resolved": "已解决", None: "待处理"}
 FOLLOW_UP_STATUSES = ("open", "in_progress", "resolved")
 

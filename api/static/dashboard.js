@@ -10,8 +10,8 @@
     C.defaults.color = "#333";
     C.defaults.animation = false;
     var palette = ["#1f6feb", "#d97706", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#65a30d"];
-    var CT = {complaint: "投诉", repair: "报修", inquiry: "咨询/查询", suggestion: "意见建议", other: "其他"};
-    var PT = {resolve: "解决问题", vent: "纯粹发泄", expectation: "为了某种期待"};
+    var names = JSON.parse(document.getElementById("type-names").textContent);  // classifiers.records
+    var CT = names.call_types, PT = names.complaint_types;
     function stacked(id, series, names) {
       var keys = Object.keys(series);
       new C(document.getElementById(id), {type: "bar", data: {labels: d.weeks,

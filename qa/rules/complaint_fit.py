@@ -15,6 +15,7 @@ anger (anger words or exclamations), or the customer's first turn when none does
 """
 from __future__ import annotations
 
+from classifiers.records import COMPLAINT_TYPE_ZH
 from qa.records import Evidence, Finding, Utterance
 from qa.rules.base import Rule, RuleContext
 from qa.rules.listening import is_backchannel
@@ -128,7 +129,7 @@ class ComplaintResponseFit(Rule):
                 missing.append("未表达改善之意")
             good = [m for m in (ack, improve) if m]
 
-        zh = {"vent": "纯粹发泄", "resolve": "解决问题", "expectation": "为了某种期待"}[ctype]
+        zh = COMPLAINT_TYPE_ZH[ctype]
         if not missing:
             return self.passed(conf, [m.evidence() for m in good],
                                note=f"{zh}型投诉，应对相符")
