@@ -106,7 +106,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     if web and importlib.util.find_spec("api.web") is not None:  # the web UI (issue 7), when present
         from api import web  # noqa: PLC0415
         web.register(app)
-    from qa.pii import install_log_filter
-    install_log_filter()  # personal data in log messages masked (policy ``logs``)
+    from qa.pii import install_log_masking
+    # personal data in log messages masked as the stored policy's ``logs`` says
+    install_log_masking(app.state.engine, "uvicorn.error", "uvicorn.access")
     openapi.install(app)  # the error answers as the handlers above send them
     return app

@@ -68,7 +68,9 @@ def main(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from qa.pii import install_log_filter
-    install_log_filter()  # personal data in log messages is masked (the policy's ``logs``)
+    # personal data in log messages is masked; the commands that open the database (serve,
+    # run, ingest, worker) then follow the stored policy's ``logs`` (qa.pii.install_log_masking)
+    install_log_filter()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -826,6 +826,8 @@ def ingest_cmd(folder: Path, once: bool, fmt: str, workers: int | None,
                 f"文件名规则不是有效的正则表达式 / invalid filename pattern: {exc}") from exc
     if not folder.is_dir():
         raise click.ClickException(f"找不到录音文件夹 / no such folder: {folder}")
+    from qa.pii import install_log_masking
+    install_log_masking(settings.effective_database_url)  # the masking policy's ``logs``
 
     def _term(*_):
         raise KeyboardInterrupt

@@ -1,7 +1,7 @@
 """Chinese numerals and the key data of a call: phone numbers, addresses, names, dates.
 
 Used by the read-back rule (SV05) and the privacy rule (PO06). Spoken digits are
-normalised first: 幺/一→1, 两/二→2, 洞/零/〇→0, full-width and ASCII digits as they are, so
+normalised first: 幺/一→1, 两/二→2, 洞/零/〇→0, 拐→7, full-width and ASCII digits as they are, so
 "幺三九，零七二六" and "139 0726" both give ``1390726``.
 """
 from __future__ import annotations
@@ -11,14 +11,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 DIGITS = {"零": "0", "〇": "0", "○": "0", "洞": "0", "一": "1", "幺": "1", "二": "2",
-          "两": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8",
-          "九": "9"}
+          "两": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "拐": "7",
+          "八": "8", "九": "9"}
 DIGITS.update({str(i): str(i) for i in range(10)})
 DIGITS.update({chr(0xFF10 + i): str(i) for i in range(10)})
 _SEPARATORS = set("，,、 -－—.。")
 _CN_VALUE = {"零": 0, "〇": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "三": 3, "四": 4,
              "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_NUMERAL = "零〇○洞一幺二两三四五六七八九十百千0-9０-９"
+#: Regular-expression class bodies: a digit as said or written, and a numeral (十/百/千 too).
+DIGIT_CLASS = "零〇○洞一幺二两三四五六七八九拐0-9０-９"
+NUMERAL_CLASS = DIGIT_CLASS + "十百千"
+_NUMERAL = NUMERAL_CLASS
 MIN_PHONE_DIGITS = 7
 _SUFFIXES = set("栋单号楼层室幢座点月日年块元个分秒天")
 

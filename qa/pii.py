@@ -39,14 +39,16 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, Iterable
 
-from qa.numbers import DIGITS, cn_to_int, digits_of
+from qa.numbers import DIGIT_CLASS, DIGITS, NUMERAL_CLASS, cn_to_int, digits_of
 
 __all__ = ["KINDS", "PiiSpan", "WordSpan", "detect", "mask", "mask_value", "utterance_spans",
            "mask_transcript", "mask_number", "valid_id_number", "luhn_ok",
-           "PiiLogFilter", "install_log_filter", "set_log_masking"]
+           "PiiLogFilter", "install_log_filter", "install_log_masking", "set_log_masking"]
 
 KINDS = ("phone", "id_card", "bank_card", "plate", "name", "room")
 MASK = "*"
+#: The ``AppSetting`` holding the masking policy (:mod:`api.services.privacy`).
+POLICY_SETTING = "masking_policy"
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,13 @@ class WordSpan:
 
 # --------------------------------------------------------------------------- characters
 
-_NUM = "零〇○洞一幺二两三四五六七八九十百千0-9０-９"
+_NUM = NUMERAL_CLASS
+_D = DIGIT_CLASS
+_D1 = "".join(c for c, v in DIGITS.items() if v != "0")  # a digit but zero
 _DIGIT_CHARS = set(DIGITS)
+_ONE_MISHEARD = set("要腰夭")  # the recogniser's 幺 before a digit (要三八…, 一三九，腰二八八)
 _SEP = set("，,、 -－—·.")          # between groups of one number (not 。)
-_HESITATION = r"(?:[，,、\s…]|呃|嗯|啊|那个){0,4}"
+_HESITATION = r"(?:[，,、\s…！!]|呃|嗯|啊|那个|就是){0,6}"
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 SURNAMES = frozenset(
@@ -91,34 +96,70 @@ SURNAMES = frozenset(
     "焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁"
     "蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂"
     "全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝")
+COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容",
+                     "长孙", "令狐", "夏侯", "端木", "宇文", "司徒", "独孤", "西门", "南宫")
 # characters that end the word before a name (…的张先生, 是李女士, 给王先生)
 _BEFORE_NAME = set("的是给跟和与找叫请问位对由让被把向帮")
 _TITLES = ("先生", "女士", "小姐")
 # 姓 not followed by a surname: 贵姓, 什么 …; 百姓/同姓 are no introductions
 _NOT_INTRO = set("百同")
+# what follows a surname as a form of address: 李阿姨, 刘总, 何经理, (小)刘师傅
+_ADDRESS_TERMS = ("阿姨", "大爷", "大妈", "大姐", "大哥", "叔叔", "阿叔", "奶奶", "爷爷", "师傅",
+                  "经理", "总", "老师", "主任", "主管", "管家", "姐", "哥", "队长", "书记",
+                  "医生", "律师", "老板")
+# after these the surname needs no word boundary before it (我婆婆张阿姨, 保洁白师傅): no
+# common word ends in a surname character before them, as 工程 does before 主管
+_KIN_TERMS = frozenset(("阿姨", "大爷", "大妈", "奶奶", "爷爷", "叔叔", "阿叔", "师傅"))
+_SUR = "".join(sorted(SURNAMES))
+_COMPOUND = "|".join(COMPOUND_SURNAMES)
+# 老赵家, 小周说: a surname after 老/小 and before what ends a name
+_OLD_YOUNG = re.compile(
+    rf"[老小]((?:{_COMPOUND})|[{_SUR}])(?=[家他她的说，。、！？,.!?也都又在呢吧让跟和那这啊呀昨今明前]|$)")
+_NOT_OLD_YOUNG = ("老师", "小时", "小于", "小米", "小康")
+# a full name after a word that introduces one: 她叫周雨婷，/ 户名胡晓燕 / 业主郑丽华的 /
+# 我老公周明名下 / 客服专员林晓静，
+_GIVEN_STOP = set("来去的了吗呢吧啊是在把给到说看修人傅们末上下午天二三四五六七八九十几个都也"
+                  "就还又要会能可想让家楼号栋电话")
+_FULL_NAME = re.compile(
+    r"(?:叫|名叫|户名|户主是?|业主是?|租户是?|名字是|名字写|写的是|署名|专员|客服|话务员|接线员|"
+    r"老公|老婆|爱人|丈夫|妻子|爸爸|妈妈|我爸|我妈|儿子|女儿|婆婆|公公|岳父|岳母)"
+    rf"((?:{_COMPOUND})[\u4e00-\u9fff]{{1,2}}?|[{_SUR}][\u4e00-\u9fff]{{1,2}}?)"
+    r"(?=[，。！？,.!?\s、]|的|$|名下|电话|他|她|很|为)")
 
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
-_PLATE = re.compile(
-    rf"([{_PROVINCES}])[\s·•]?([A-HJ-NP-Za-hj-np-z])[\s·•]?"
-    rf"((?:[A-HJ-NP-Za-hj-np-z0-9０-９幺零一二两三四五六七八九洞]){{5,6}})"
-    rf"(?![A-Za-z0-9０-９幺零一二两三四五六七八九洞])")
+_PLATE = re.compile(  # spoken, the characters may come one by one: 京A 8X 9 Z 7, 粤B，七七六八零
+    rf"([{_PROVINCES}])[\s·•]?([A-HJ-NP-Za-hj-np-z])[\s·•，,]?"
+    rf"((?:[A-HJ-NP-Za-hj-np-z{_D}]\s?){{4,5}}[A-HJ-NP-Za-hj-np-z{_D}])"
+    rf"(?![A-Za-z{_D}])")
 
-# an address down to the room (the recogniser writes 栋 as 动/冬/东 after a number)
-_B = rf"([{_NUM}]+)(栋|号楼|幢|座|动|冬|东)"
-_U = rf"([{_NUM}]+)单元"
-_R = r"([零〇○洞一幺二两三四五六七八九0-9０-９]{3,4})(?:室|房|号房|号)?"
+# an address down to the room (the recogniser writes 栋 as 动/冬/东/豆/斗 after a number,
+# 单元 as 单言/单也/单人)
+# (B座, 8座, C栋: a letter may name the building; 一门 is a unit; a floor may come before the
+# room: B座十楼1003)
+_B = rf"([{_NUM}]+|[A-Za-z])(栋|号楼|幢|座|动|冬|东|豆|斗)"
+_U = rf"([{_NUM}]+)(?:单元|单[言也人园]|门)"
+_F = rf"(?:[{_NUM}]+[楼层]{_HESITATION})?"
+_R = rf"([{_D}]{{3,4}})(?:室|房|号房|号)?"
 _ADDRESS = re.compile(
-    rf"(?:{_B}{_HESITATION}(?:{_U}{_HESITATION})?|{_U}{_HESITATION}){_R}"
-    rf"(?![零〇○洞一幺二两三四五六七八九十百千0-9０-９楼层点月日年块元分秒天个号])")
+    rf"(?:{_B}{_HESITATION}(?:{_U}{_HESITATION})?|{_U}{_HESITATION}){_F}{_R}"
+    rf"(?![{_NUM}楼层点月日年块元分秒天个号])")
+# the written short form building-unit-room: 5-2-301, 19-1-1502
+_DASHED = re.compile(r"(?<![\d-])(\d{1,2})-(\d{1,2})-(\d{3,4})(?![\d-])")
 # a room alone: 1002室, 八零二的, 是一零二吗 (no address word before it)
 _LONE_ROOM = re.compile(
-    r"(?<![零〇○洞一幺二两三四五六七八九十百千0-9０-９])"
-    r"([一幺二两三四五六七八九1-9１-９][零〇○洞一幺二两三四五六七八九0-9０-９]{2,3})"
+    rf"(?<![{_NUM}])"
+    rf"([{_D1}][{_D}]{{2,3}})"
     r"(?=室|房|号房|的(?:业主|住户|张|王|李|赵|刘|陈|先生|女士|那|这|家)|的[\u4e00-\u9fff]先生"
     r"|的[\u4e00-\u9fff]女士|吗|[，。？！,?!]|$)")
-_NOT_ROOM_BEFORE = ("工号", "尾号", "号码", "电话", "热线", "打", "拨", "第", "负", "编号", "密码",
-                    "验证码", "户号", "单号", "车位", "号", "是")
-_ROOM_CUE_BEFORE = ("住", "住在", "房号", "门牌", "是", "对，", "楼上", "楼下", "隔壁", "对面")
+_NOT_ROOM_BEFORE = ("工号", "尾号", "号码", "电话", "热线", "打", "拨", "第", "负", "编号", "码",
+                    "户号", "单号", "车位", "号", "位", "尾数", "分机", "是")
+_ROOM_CUE_BEFORE = ("住", "住在", "房号", "门牌", "是", "对，", "楼上", "楼下", "隔壁", "对面", "对门")
+# numbers of things, not people: 报修单号幺三八…, 订单号, 验证码
+_NOT_PHONE_CUE = re.compile(r"(单号|订单号?|编号|工单号?|验证码|取件码|快递单号?|运单号?)[是为:：\s]*$")
+# a phone number the recogniser garbled (139，162孙，7735 / 要三星9520，3846 / 183日。零二八五…):
+# after a word that announces a number, a stretch of mostly digits with a slip or two
+_FUZZY_CUE = re.compile(r"电话|号码|手机|座机|联系方式|回电|打给|拨打")
+_FUZZY_SEP = _SEP | set("。．")
 _PHONE_CUE = re.compile(r"(电话|号码|手机|座机|打|拨|联系)[^，。]{0,6}$")
 
 
@@ -159,7 +200,7 @@ def _addresses(text: str) -> list[PiiSpan]:
         unit = u1 or u2
         parts = []
         if b:
-            v = cn_to_int(b)
+            v = b.upper() if b.isascii() and b.isalpha() else cn_to_int(b)
             if v is None:
                 continue
             parts.append(f"{v}栋")
@@ -170,6 +211,11 @@ def _addresses(text: str) -> list[PiiSpan]:
             parts.append(f"{v}单元")
         parts.append(digits_of(room))
         out.append(PiiSpan("room", m.start(), m.end(), m.group(0), "".join(parts)))
+    for m in _DASHED.finditer(text):
+        if not any(s.start < m.end() and m.start() < s.end for s in out):
+            b, u, r = m.groups()
+            out.append(PiiSpan("room", m.start(), m.end(), m.group(0),
+                                f"{int(b)}栋{int(u)}单元{r}"))
     return out
 
 
@@ -183,7 +229,8 @@ def _lone_rooms(text: str, taken: list[tuple[int, int]]) -> list[PiiSpan]:
         after = text[b:b + 2]
         marked = after[:1] in ("室", "房") or after.startswith("号房")
         if not marked:
-            if any(before.endswith(w) for w in _NOT_ROOM_BEFORE if w != "是"):
+            bare = before[:-1] if before.endswith("是") else before  # 验证码是四八二七
+            if any(bare.endswith(w) for w in _NOT_ROOM_BEFORE if w != "是"):
                 continue
             # an unmarked number is a room only where people name a home: 八零二的张先生,
             # 是一零二吗, 对，一零二
@@ -198,24 +245,28 @@ def _lone_rooms(text: str, taken: list[tuple[int, int]]) -> list[PiiSpan]:
 
 
 def _digit_runs(text: str, blocked: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
-    """Runs of digits (one separator allowed between groups; X/叉 may end an ID number),
-    outside ``blocked``: ``(start, end, digits)``."""
+    """Runs of digits (one separator allowed between groups; X/叉 may end an ID number; 要/腰
+    before a digit is a misheard 幺), outside ``blocked``: ``(start, end, digits)``."""
     block = set()
     for a, b in blocked:
         block.update(range(a, b))
     runs, i, n = [], 0, len(text)
+
+    def is_d(k: int) -> bool:
+        return _is_digit(text[k]) or (text[k] in _ONE_MISHEARD and k + 1 < n
+                                      and _is_digit(text[k + 1]))
     while i < n:
-        if i in block or not _is_digit(text[i]):
+        if i in block or not is_d(i):
             i += 1
             continue
         j, digits, last = i, [], i
         while j < n and j not in block:
             c = text[j]
-            if _is_digit(c):
-                digits.append(DIGITS[c])
+            if is_d(j):
+                digits.append(DIGITS.get(c, "1"))
                 last = j
                 j += 1
-            elif c in _SEP and digits and j + 1 < n and _is_digit(text[j + 1]) \
+            elif c in _SEP and digits and j + 1 < n and is_d(j + 1) \
                     and j + 1 not in block and not (c == "." and len(digits) < 7):
                 j += 1
             elif c in "Xx叉" and len(digits) == 17:
@@ -230,6 +281,48 @@ def _digit_runs(text: str, blocked: list[tuple[int, int]]) -> list[tuple[int, in
     return runs
 
 
+def _service_number(d: str) -> bool:
+    """400/800 numbers belong to companies, not to people."""
+    return len(d) == 10 and d[:3] in ("400", "800")
+
+
+def _fuzzy_phones(text: str, taken: list[tuple[int, int]]) -> list[PiiSpan]:
+    """Phone numbers as the recogniser may garble them, after a cue word (:data:`_FUZZY_CUE`):
+    from the first digit within 14 characters, through digits, separators and at most two
+    other characters in a row, to the last digit; a phone when it holds 8 to 14 digits, at
+    least 70 % of its characters but separators. Masking errs on the safe side here."""
+    def free(k: int) -> bool:
+        return not any(x <= k < y for x, y in taken)
+
+    def digit(k: int) -> bool:
+        return _is_digit(text[k]) or text[k] in _ONE_MISHEARD
+    out: list[PiiSpan] = []
+    n = len(text)
+    for m in _FUZZY_CUE.finditer(text):
+        a = next((k for k in range(m.end(), min(n, m.end() + 14)) if digit(k)), None)
+        if a is None or not free(a) or any(s.start <= a < s.end for s in out):
+            continue
+        j, last, digits, other, run = a, a, [], 0, 0
+        while j < n and free(j) and j - a < 30:
+            c = text[j]
+            if digit(j):
+                digits.append(DIGITS.get(c, "1"))
+                last, run = j, 0
+            elif c in _FUZZY_SEP:
+                pass
+            elif _CJK.match(c) and run < 2:
+                run += 1
+                other += 1
+            else:
+                break
+            j += 1
+        body = sum(1 for c in text[a:last + 1] if c not in _FUZZY_SEP)
+        if 8 <= len(digits) <= 14 and len(digits) >= 0.7 * body \
+                and not _service_number("".join(digits)):
+            out.append(PiiSpan("phone", a, last + 1, text[a:last + 1], "".join(digits)))
+    return out
+
+
 def _number_kind(text: str, start: int, d: str) -> str | None:
     n = len(d)
     if n == 18 and valid_id_number(d):
@@ -238,6 +331,8 @@ def _number_kind(text: str, start: int, d: str) -> str | None:
         return None
     if 16 <= n <= 19 and luhn_ok(d) and d[0] in "3456789":
         return "bank_card"
+    if _NOT_PHONE_CUE.search(text[max(0, start - 8):start]) or _service_number(d):
+        return None
     if d[0] == "1" and d[1:2] in set("3456789") and 10 <= n <= 12:
         return "phone"       # 10 or 12: a digit lost or added by the recogniser
     if d[0] == "0" and d[1:2] != "0" and 10 <= n <= 12:
@@ -276,14 +371,38 @@ def _names(text: str) -> list[PiiSpan]:
         if intro.startswith("姓") and m.start() > 0 and text[m.start() - 1] in _NOT_INTRO:
             continue
         name = m.group(1)
-        if name[0] not in SURNAMES:
+        misheard = intro == "姓" and text[max(0, m.start() - 1):m.start()] == "我" \
+            and name[0] not in "的是什么啥这那一"  # 我姓言: whatever was heard is the surname
+        if name[0] not in SURNAMES and name[:2] not in COMPOUND_SURNAMES and not misheard:
             continue
-        if intro.startswith("姓"):
-            name = name[0]            # 姓林，十二栋… : the surname only
+        if intro.startswith("姓"):  # 姓林，十二栋… : the surname only (姓诸葛: two)
+            name = name[:2] if name[:2] in COMPOUND_SURNAMES else name[0]
         else:                         # 我叫张建国: up to three characters, not 的/是 …
             name = re.match(r"[^的是，。在住呢啊吧]{1,3}", name).group(0)
         a = m.start(1)
         out.append(PiiSpan("name", a, a + len(name), name, name))
+    for m in _FULL_NAME.finditer(text):
+        name = m.group(1)
+        given = name[2:] if name[:2] in COMPOUND_SURNAMES else name[1:]
+        if given and not any(c in _GIVEN_STOP for c in given):
+            out.append(PiiSpan("name", m.start(1), m.end(1), name, name))
+    for term in _ADDRESS_TERMS:
+        i = text.find(term)
+        while i >= 0:
+            for k in (2, 1):
+                a = i - k
+                cand = text[a:i] if a >= 0 else ""
+                if cand in COMPOUND_SURNAMES if k == 2 else cand in SURNAMES:
+                    prev = text[a - 1] if a else ""
+                    if prev != cand[0] and (  # 谢谢阿姨: a doubled character is no surname
+                            term in _KIN_TERMS or not _CJK.match(prev) or prev in _BEFORE_NAME
+                            or prev in "老小们"):
+                        out.append(PiiSpan("name", a, i, cand, cand))
+                    break
+            i = text.find(term, i + len(term))
+    for m in _OLD_YOUNG.finditer(text):
+        if text[m.start():m.start() + 2] not in _NOT_OLD_YOUNG:
+            out.append(PiiSpan("name", m.start(1), m.end(1), m.group(1), m.group(1)))
     return out
 
 
@@ -310,6 +429,8 @@ def _detect(text: str) -> tuple[PiiSpan, ...]:
         kind = _number_kind(text, a, d)
         if kind:
             spans.append(PiiSpan(kind, a, b, text[a:b], d))
+    taken = [(s.start, s.end) for s in spans]
+    spans += _fuzzy_phones(text, taken)
     taken = [(s.start, s.end) for s in spans]
     spans += _lone_rooms(text, taken)
     taken = [(s.start, s.end) for s in spans]
@@ -432,13 +553,42 @@ def _char_times(utt: dict[str, Any]) -> list[tuple[float, float]]:
     return times  # type: ignore[return-value]
 
 
-def utterance_spans(utt: dict[str, Any], kinds: Iterable[str] | None = None
+_PARTICLES = set("吗呢吧啊呀了的哦嗯哈么嘛")
+
+
+def transcript_spans(utterances: list[dict[str, Any]], kinds: Iterable[str] | None = None
+                     ) -> list[list[PiiSpan]]:
+    """:func:`detect` of every utterance of a transcript, and the names the recogniser cut in
+    two: an utterance that ends in the surname (…请问您贵姓。周) when the speaker's next one
+    starts with 先生/女士/小姐 (the surname, whatever character it was heard as, is masked)."""
+    kinds = None if kinds is None else tuple(kinds)
+    out = [detect(u.get("text") or "", kinds) for u in utterances]
+    if kinds is not None and "name" not in kinds:
+        return out
+    last: dict[Any, int] = {}
+    for i, u in enumerate(utterances):
+        j = last.get(u.get("speaker"))
+        last[u.get("speaker")] = i
+        if j is None or not (u.get("text") or "").lstrip().startswith(_TITLES):
+            continue
+        prev = (utterances[j].get("text") or "").rstrip()
+        k = len(prev) - 1
+        if k >= 0 and _CJK.match(prev[k]) and prev[k] not in _PARTICLES \
+                and not any(s.start <= k < s.end for s in out[j]):
+            out[j] = [*out[j], PiiSpan("name", k, k + 1, prev[k], prev[k])]
+    return out
+
+
+def utterance_spans(utt: dict[str, Any], kinds: Iterable[str] | None = None,
+                    spans: list[PiiSpan] | None = None
                     ) -> tuple[list[PiiSpan], list[WordSpan]]:
     """The personal data of one transcript utterance (RULES.md: ``speaker``, ``start``,
-    ``end``, ``text``, optional ``words`` with times): the text spans and their times, from
-    the words' times when the utterance has them (seconds)."""
+    ``end``, ``text``, optional ``words`` with times): the text spans (``spans`` when given,
+    from :func:`transcript_spans`) and their times, from the words' times when the utterance
+    has them (seconds)."""
     text = utt.get("text") or ""
-    spans = detect(text, kinds)
+    if spans is None:
+        spans = detect(text, kinds)
     if not spans:
         return [], []
     times = _char_times(utt)
@@ -461,9 +611,9 @@ def mask_transcript(doc: dict[str, Any] | None, kinds: Iterable[str] | None = No
         meta["caller_number"] = mask_number(str(meta["caller_number"]))
     out["metadata"] = meta
     utts = []
-    for u in doc.get("utterances") or []:
+    source = doc.get("utterances") or []
+    for u, spans in zip(source, transcript_spans(source, kinds)):
         text = u.get("text") or ""
-        spans = detect(text, kinds)
         if not spans:
             utts.append(u)
             continue
@@ -521,11 +671,14 @@ class PiiLogFilter(logging.Filter):
 
 
 def install_log_filter(logger: logging.Logger | None = None) -> PiiLogFilter:
-    """Add one :class:`PiiLogFilter` to ``logger`` (default: the root logger) and to its
+    """Add one :class:`PiiLogFilter` to ``logger`` (default: the root logger, then also
+    Python's last-resort handler, which prints where no handler is configured) and to its
     handlers (records of child loggers pass the handlers' filters, not the logger's);
     idempotent."""
+    root = logger is None or logger is logging.getLogger()
     logger = logger or logging.getLogger()
-    for target in (logger, *logger.handlers):
+    last = [logging.lastResort] if root and logging.lastResort is not None else []
+    for target in (logger, *logger.handlers, *last):
         for f in target.filters:
             if isinstance(f, PiiLogFilter):
                 break
@@ -535,3 +688,35 @@ def install_log_filter(logger: logging.Logger | None = None) -> PiiLogFilter:
 
 
 _FILTER = PiiLogFilter()
+
+
+def install_log_masking(db: Any = None, *loggers: str) -> bool:
+    """Install :class:`PiiLogFilter` at a process's start (the root logger and its handlers,
+    and the loggers named ``loggers``), on or off as the stored masking policy's ``logs`` says
+    (``AppSetting`` :data:`POLICY_SETTING`; on by default, and when the database cannot be
+    read). ``db``: an Engine or a database URL (None: the default, on). Read once: a change
+    of the policy reaches this process when it calls :func:`set_log_masking` (the web
+    process does on ``PUT /api/v1/privacy/policy``) or starts again. Returns whether on."""
+    on = True
+    if db is not None:
+        from sqlalchemy import Engine
+        from sqlalchemy.exc import SQLAlchemyError
+        from sqlalchemy.orm import Session
+
+        from models import AppSetting, make_engine
+        engine = db if isinstance(db, Engine) else make_engine(db)
+        try:
+            with Session(engine) as s:
+                row = s.get(AppSetting, POLICY_SETTING)
+                on = bool(((row.value if row is not None else None) or {}).get("logs", True))
+        except SQLAlchemyError:
+            pass  # no database (yet): masked
+        finally:
+            if engine is not db:
+                engine.dispose()
+    set_log_masking(on)
+    install_log_filter()
+    for name in loggers:
+        install_log_filter(logging.getLogger(name))
+    return on
+

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from qa.pii import WordSpan, utterance_spans
+from qa.pii import WordSpan, transcript_spans, utterance_spans
 
 TONE_HZ = 1000.0
 TONE_LEVEL = 0.3      # amplitude of the tone (−10.5 dBFS)
@@ -28,8 +28,9 @@ PAD_S = 0.08          # seconds added before and after each span (word times are
 def spans_of(transcript: dict[str, Any], kinds: Iterable[str] | None = None) -> list[WordSpan]:
     """The timed personal-data spans of a transcript document (RULES.md)."""
     out: list[WordSpan] = []
-    for u in transcript.get("utterances") or []:
-        out.extend(utterance_spans(u, kinds)[1])
+    utts = transcript.get("utterances") or []
+    for u, spans in zip(utts, transcript_spans(utts, kinds)):
+        out.extend(utterance_spans(u, spans=spans)[1])
     return out
 
 

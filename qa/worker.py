@@ -528,6 +528,8 @@ def worker_loop(db_url: str, settings_data: dict[str, Any], stop: Any = None,
     os.environ["HOTLINE_QA_HOME"] = str(settings.home)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us through ``stop``
     engine = make_engine(db_url)
+    from qa.pii import install_log_masking
+    install_log_masking(engine)  # a spawned process: no logging set up, the policy's ``logs``
     owner = worker_name()
     analyzer = load_analyzer(settings.analyzer)
     log.info("worker %s started", owner)

@@ -41,6 +41,8 @@ def worker_cmd(processes: int | None, celery: bool, db_url: str | None,
         raise click.ClickException(f"无法连接数据库 / cannot reach the database: {exc}") from exc
     from models import make_engine
     from qa.ingest import UPLOADS_TIDY_S, tidy_uploads
+    from qa.pii import install_log_masking
+    install_log_masking(url)  # the masking policy's ``logs``
     engine = make_engine(url)
     tidy_uploads(engine, settings)  # what a stopped server left in home/uploads
     n = processes or settings.workers

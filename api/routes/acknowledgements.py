@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from api.deps import MONTH_PATTERN, CurrentUser, SessionDep, SettingsDep, SupervisorUser, client_ip
 from api.schemas import AcknowledgementCreate, AcknowledgementPublic, AcknowledgementStatus
 from api.services import acknowledgements as svc
+from api.services.privacy import Masking
 
 router = APIRouter(tags=["acknowledgements"])
 CallId = Annotated[str, Path(max_length=64)]
@@ -22,7 +23,9 @@ def acknowledge(call_id: CallId, body: AcknowledgementCreate, user: CurrentUser,
                 db: SessionDep, request: Request) -> AcknowledgementPublic:
     ack = svc.acknowledge(db, user, call_id, body.comment, client_ip(request))
     db.commit()
-    return AcknowledgementPublic(**svc.public(ack))
+    m = Masking.for_user(db, user, "api", call_id=call_id,
+                         session_id=getattr(request.state, "session_id", None))
+    return AcknowledgementPublic(**m.fields(svc.public(ack), "comment"))
 
 
 @router.get("/acknowledgements", response_model=list[AcknowledgementStatus],

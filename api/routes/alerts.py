@@ -10,6 +10,7 @@ from api.deps import AdminUser, IntId, SessionDep, SettingsDep, SupervisorUser, 
 from api.schemas import (AlertChannelCreate, AlertChannelPublic, AlertChannelUpdate, AlertKind,
                          AlertList, AlertSeenUpdate, AlertTestResult, AlertUnseen)
 from api.services import alerts as svc
+from api.services.privacy import Masking
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 NOT_FOUND = {404: {"description": "告警通道不存在"}}
@@ -22,7 +23,9 @@ def list_alerts(user: SupervisorUser, db: SessionDep,
                 before_id: Annotated[int | None, Query(ge=1, le=2_147_483_647,
                                                        description="翻页：早于此 id")] = None,
                 ) -> AlertList:
-    return AlertList(**svc.list_alerts(db, user, kind=kind, limit=limit, before_id=before_id))
+    data = svc.list_alerts(db, user, kind=kind, limit=limit, before_id=before_id)
+    m = Masking.for_user(db, user, "api")
+    return AlertList(**{**data, "items": [m.alert(a) for a in data["items"]]})
 
 
 @router.get("/unseen", response_model=AlertUnseen, summary="未读告警数 / the badge count")

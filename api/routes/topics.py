@@ -10,6 +10,7 @@ from api.deps import WEEK_PATTERN, IntId, SessionDep, SettingsDep, SupervisorUse
 from api.schemas import TopicNameCreate, TopicNamePublic, TopicWeek
 from api.services.audit import audit
 from api.services.errors import Invalid, NotFound
+from api.services.privacy import Masking
 from models import TopicName
 from qa import call_reasons
 from qa.topics import NamedTopic
@@ -37,7 +38,7 @@ def week_topics(user: SupervisorUser, db: SessionDep, settings: SettingsDep,
         result = call_reasons.week_topics(db, week, settings, estate=estate or None)
     except ValueError as exc:
         raise Invalid(str(exc)) from None
-    return TopicWeek(**result.to_dict())
+    return TopicWeek(**Masking.for_user(db, user, "api").topics(result.to_dict()))
 
 
 @router.get("/names", response_model=list[TopicNamePublic],

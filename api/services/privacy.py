@@ -5,13 +5,17 @@ limited time, in the session that asked).
 The policy is the admin's (``AppSetting`` ``masking_policy``, changed at ``/admin/privacy`` or
 ``PUT /api/v1/privacy/policy``); for every role (agent, supervisor, admin) and output:
 
-``pages``    the web pages (call page, call list, search results, case box)
-``api``      the JSON API (call detail, call list, transcript, search, cases, JSON reports)
+``pages``    the web pages (call page, call list, search results, case box, review queue,
+             appeals, 我的质检 ``/me``, dashboard's late cases, topics, alerts)
+``api``      the JSON API (call detail, call list, transcript, search, cases, findings, review
+             queue, appeals, acknowledgements, topics, alerts, JSON reports)
 ``exports``  the Excel/CSV report files
 ``audio``    the recording: masked means the spans are beeped out (default off: beeping decodes
              the whole recording; ``?masked=1`` always beeps)
 
-plus ``logs`` (a logging filter masks log messages, :class:`qa.pii.PiiLogFilter`), the kinds
+plus ``logs`` (a logging filter masks log messages, :class:`qa.pii.PiiLogFilter`: installed at
+the start of the web app, ``ingest`` and ``worker`` by :func:`qa.pii.install_log_masking`,
+which reads this setting once; a change here applies to the web process at once), the kinds
 that are masked and how long a reveal lasts. Defaults: agents see everything masked;
 supervisors and admins see pages and API unmasked and get masked export files.
 
@@ -34,7 +38,7 @@ from api.services.errors import Forbidden, Invalid
 from models import AppSetting, AuditLog, User
 from qa import pii
 
-SETTING = "masking_policy"
+SETTING = pii.POLICY_SETTING
 ROLES = ("agent", "supervisor", "admin")
 OUTPUTS = ("pages", "api", "exports", "audio")
 OUTPUT_NAMES = {"pages": "网页", "api": "接口（API）", "exports": "导出文件（Excel/CSV）",
@@ -178,11 +182,20 @@ class Masking:
     def number(self, s: str | None) -> str | None:
         return pii.mask_number(s) if self.masked and "phone" in self.kinds else s
 
+    def fields(self, d: dict[str, Any], *keys: str) -> dict[str, Any]:
+        """A copy of ``d`` whose text fields ``keys`` (those it has) went through :meth:`text`."""
+        return {**d, **{k: self.text(d[k]) for k in keys if isinstance(d.get(k), str)}}
+
     def summary(self, c: dict[str, Any] | None) -> dict[str, Any] | None:
-        """A call-list row (:func:`api.services.calls.summary`)."""
+        """A call-list row (:func:`api.services.calls.summary`): the caller's number, also
+        where the recorder put it in the file name."""
         if not self.masked or not c:
             return c
-        return {**c, "caller_number": self.number(c.get("caller_number"))}
+        number = c.get("caller_number")
+        out = {**c, "caller_number": self.number(number)}
+        if number and c.get("filename") and "phone" in self.kinds:
+            out["filename"] = c["filename"].replace(number, self.number(number))
+        return out
 
     def case(self, v: dict[str, Any] | None) -> dict[str, Any] | None:
         """A case view (:func:`qa.cases.case_view`): caller, room, matter, promises."""
@@ -206,13 +219,56 @@ class Masking:
         if out["metadata"].get("caller_number"):
             out["metadata"]["caller_number"] = self.number(out["metadata"]["caller_number"])
         out["transcript"] = pii.mask_transcript(d.get("transcript"), self.kinds)
-        out["findings"] = [{**f, "message": self.text(f.get("message")),
-                            "evidence": [{**e, "text": self.text(e.get("text"))}
-                                         if isinstance(e, dict) else e
-                                         for e in f.get("evidence") or []]}
-                           for f in d.get("findings") or []]
+        out["findings"] = [self.finding(f) for f in d.get("findings") or []]
+        out["acknowledgements"] = [self.fields(a, "comment")
+                                   for a in d.get("acknowledgements") or []]
         out["case"] = self.case(d.get("case"))
         return out
+
+    def finding(self, f: dict[str, Any]) -> dict[str, Any]:
+        """A finding (as in the call detail): message, evidence quotes, the quotes its acts
+        rest on, review comments, appeals."""
+        if not self.masked or not f:
+            return f
+        out = self.fields(f, "message", "review_comment")
+        out["evidence"] = [self.fields(e, "text") if isinstance(e, dict) else e
+                           for e in f.get("evidence") or []]
+        extra = f.get("extra")
+        if isinstance(extra, dict) and extra.get("acts"):
+            out["extra"] = {**extra, "acts": [self.fields(a, "text") if isinstance(a, dict)
+                                              else a for a in extra["acts"]]}
+        if f.get("appeals"):
+            out["appeals"] = [self.appeal(a) for a in f["appeals"]]
+        if f.get("reviews"):
+            out["reviews"] = [self.fields(r, "comment") for r in f["reviews"]]
+        return out
+
+    def appeal(self, a: dict[str, Any]) -> dict[str, Any]:
+        """An appeal (:func:`api.services.calls.appeal_public`): the reason and the reply,
+        which may quote the caller."""
+        return self.fields(a, "reason", "reply") if self.masked and a else a
+
+    def alert(self, a: dict[str, Any]) -> dict[str, Any]:
+        """An alert (:func:`api.services.alerts.list_alerts`): its title (an overdue case's
+        estate and room) and a promise's text in the details."""
+        if not self.masked or not a:
+            return a
+        return {**self.fields(a, "title"), "details": self.fields(a.get("details") or {},
+                                                                     "text")}
+
+    def topics(self, week: dict[str, Any]) -> dict[str, Any]:
+        """A week's call-reason topics (:meth:`qa.call_reasons.WeekTopics.to_dict`): the
+        callers' reasons quoted as examples."""
+        if not self.masked or not week:
+            return week
+
+        def examples(xs: Any) -> list[list[Any]]:
+            return [[cid, self.text(text)] for cid, text in xs or []]
+
+        rem = week.get("remainder")
+        return {**week, "topics": [{**t, "examples": examples(t.get("examples"))}
+                                   for t in week.get("topics") or []],
+                "remainder": rem and {**rem, "examples": examples(rem.get("examples"))}}
 
     def search(self, result: dict[str, Any]) -> dict[str, Any]:
         """Search hits (:func:`api.services.search.search`): text, highlighted segments (the
@@ -250,12 +306,16 @@ def mask_report(doc: Any) -> Any:
     return doc
 
 
+MASKED_AUDIO_KEEP_S = 24 * 3600  # a beeped copy not asked for in a day is removed
+
+
 def beeped_audio(db: Session, user: User, call_id: str, path: Path, settings: Any) -> Path:
     """The call's recording with its transcript's personal data beeped out (16-bit WAV),
-    made once per recording and transcript and kept under ``<home>/masked-audio``."""
+    made once per recording and transcript and kept under ``<home>/masked-audio``; making one
+    removes the call's older copies and any copy (or leftover ``.part``) not asked for in
+    :data:`MASKED_AUDIO_KEEP_S`."""
     import hashlib
     import json
-    import os
 
     from api.services.calls import detail
     from qa.pii_audio import beep_file
@@ -264,8 +324,23 @@ def beeped_audio(db: Session, user: User, call_id: str, path: Path, settings: An
     key = hashlib.sha256(json.dumps([str(path), path.stat().st_mtime, kinds, transcript],
                                     ensure_ascii=False, sort_keys=True, default=str)
                          .encode()).hexdigest()[:16]
-    out = Path(settings.home) / "masked-audio" / f"{call_id}-{key}.wav"
-    if not out.is_file():
-        beep_file(path, transcript, out, kinds=kinds,
-                  agent_channel=os.environ.get("HOTLINE_QA_AGENT_CHANNEL", "left"))
+    folder = Path(settings.home) / "masked-audio"
+    out = folder / f"{call_id}-{key}.wav"
+    if out.is_file():
+        out.touch()  # asked for: kept another day
+        return out
+    beep_file(path, transcript, out, kinds=kinds, agent_channel=settings.agent_channel)
+    _prune_masked_audio(folder, call_id, out)
     return out
+
+
+def _prune_masked_audio(folder: Path, call_id: str, keep: Path) -> None:
+    import time
+    old = time.time() - MASKED_AUDIO_KEEP_S
+    for p in folder.iterdir():
+        try:
+            stale = p.name.rsplit("-", 1)[0] == call_id and p.suffix == ".wav"
+            if p != keep and (stale or p.stat().st_mtime < old):
+                p.unlink()
+        except FileNotFoundError:  # another request removed it first
+            pass

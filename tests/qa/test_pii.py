@@ -134,3 +134,18 @@ def test_log_filter_masks_messages():
         pii.set_log_masking(True)
         log.removeHandler(handler)
     assert records == ["回电 138****5678，*栋*单元**零二", "回电 13812345678"]
+
+
+def test_a_name_the_recogniser_cut_in_two_is_masked_in_both_outputs():
+    """…请问您贵姓。周 | 先生，… (the surname at the end of the agent's previous utterance)."""
+    from qa.pii_audio import spans_of
+    doc = {"utterances": [
+        {"speaker": "agent", "start": 50.0, "end": 55.0, "text": "麻烦您稍等。正"},
+        {"speaker": "customer", "start": 55.5, "end": 56.0, "text": "好的"},
+        {"speaker": "agent", "start": 60.0, "end": 64.0, "text": "先生，让您久等了"},
+        {"speaker": "agent", "start": 65.0, "end": 66.0, "text": "您看可以吗"},
+        {"speaker": "agent", "start": 67.0, "end": 68.0, "text": "女士您好"}]}
+    masked = pii.mask_transcript(doc)["utterances"]
+    assert masked[0]["text"] == "麻烦您稍等。*"
+    assert masked[3]["text"] == "您看可以吗"  # ends in a particle: no surname
+    assert [(s.kind, s.text, s.end) for s in spans_of(doc)] == [("name", "正", 55.0)]
