@@ -131,6 +131,14 @@ class Call(Base):
     metadata (RULES.md transcript ``metadata``: agent id, start time, caller number, ring
     seconds, who hung up …). ``report`` is the RULES.md report JSON of the latest analysis;
     ``timings`` the per-stage seconds (``decode``, ``transcribe``, ``rules``, ``store`` …).
+
+    ``report`` is the machine's snapshot, written once per analysis and never changed:
+    reviews and appeals change the :class:`Finding` rows (``review_state``), add
+    :class:`Score` rows and update ``score``/``red_line``/``needs_review`` here. Whatever shows
+    or computes current results (fails, deductions, score, red lines) reads those; the report
+    is read only to export the machine's report and for machine input it alone keeps (the
+    transcript as analysed, ``review_reasons``, classifier cues). The machine's score is the
+    ``Score`` row with ``reason='analysis'``.
     """
 
     __tablename__ = "calls"
@@ -179,6 +187,7 @@ class Call(Base):
     follow_up_status: Mapped[str | None] = mapped_column(String(32))
     result_available_at: Mapped[datetime | None]
     timings: Mapped[dict[str, Any] | None]
+    #: the machine's report as analysed (immutable snapshot; current state: findings, scores)
     report: Mapped[dict[str, Any] | None]
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -243,6 +252,7 @@ class Finding(Base):
     confidence: Mapped[float] = mapped_column(Float, default=1.0)
     deduction: Mapped[float] = mapped_column(Float, default=0.0)
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: a fail of a red-line code of the active scoring form (set when stored and re-scored)
     red_line: Mapped[bool] = mapped_column(Boolean, default=False)
     message: Mapped[str | None] = mapped_column(Text)
     evidence: Mapped[list[Any]] = mapped_column(default=list)
@@ -289,7 +299,8 @@ class Classification(Base):
 
 class Score(Base):
     """A score of a call under one scoring form version (``current`` marks the one shown;
-    re-scoring after a review adds a row and moves ``current``)."""
+    re-scoring after a review adds a row and moves ``current``). Each analysis writes a row
+    with ``reason='analysis'``: the machine's score, which re-scoring starts from."""
 
     __tablename__ = "scores"
     __table_args__ = (Index("ix_scores_call_current", "call_id", "current"),)

@@ -19,7 +19,8 @@ sent when the minute is over. A channel in ``daily`` mode gets one digest a day 
 :class:`AlertSender` runs the loop in a thread; :func:`spawn_sender` starts that in a process
 of its own (the embedded worker pool, the Celery worker); ``hotline-qa alerts send`` runs it
 on its own. Every ``alert_check_s`` the loop also looks for overdue
-cases, broken promises and monitors (:func:`qa.alerts.check_periodic`).
+cases, broken promises and monitors (:func:`qa.alerts.check_periodic`), and saves the agents'
+months whose red lines were confirmed as their appeal windows closed.
 """
 from __future__ import annotations
 
@@ -257,7 +258,16 @@ def run_once(engine: Engine, settings: Settings) -> dict[str, int]:
 
 
 def check(engine: Engine, settings: Settings) -> int:
-    """The periodic check (overdue cases, broken promises, monitors) in its own transaction."""
+    """The periodic check (overdue cases, broken promises, monitors) in its own transaction,
+    after saving the months that changed with time alone (a red line confirmed as its appeal
+    window closed: :func:`qa.assessment_store.refresh_months`; pages compute months live and
+    never save them)."""
+    from qa.assessment_store import refresh_months
+    try:
+        with session_scope(engine) as s:
+            refresh_months(s, settings, pending_only=True)
+    except Exception:  # noqa: BLE001 - the alerts below must still be checked
+        log.exception("alert sender: saving the months failed")
     with session_scope(engine) as s:
         return check_periodic(s, settings)
 
@@ -304,6 +314,8 @@ def sender_process(db_url: str, settings_data: dict[str, Any], stop: Any = None)
     settings = Settings(**settings_data)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us through ``stop``
     engine = make_engine(db_url)
+    from qa.pii import install_log_masking
+    install_log_masking(engine)  # alerts quote estates, rooms and promises
     sender = AlertSender(engine, settings).start()
     parent = os.getppid()
     while (stop is None or not stop.is_set()) and os.getppid() == parent:

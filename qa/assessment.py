@@ -28,8 +28,16 @@ from typing import Any, Iterable, Mapping
 
 log = logging.getLogger("qa.assessment")
 
-#: Red-line rule codes when no scoring form says otherwise (RULES.md: PO03–PO06).
-DEFAULT_RED_LINE_CODES: frozenset[str] = frozenset({"PO03", "PO04", "PO05", "PO06"})
+
+def default_red_line_codes() -> frozenset[str]:
+    """Red-line rule codes when no scoring form says otherwise: the rules marked ``red_line``
+    (:func:`qa.rules.red_line_codes`), the list the shipped form's
+    default comes from too. Storing and re-scoring use the active form's
+    (:func:`qa.assessment_store.grading`)."""
+    from qa.rules import red_line_codes
+    return red_line_codes()
+
+
 #: Grade thresholds when no scoring form says otherwise.
 DEFAULT_THRESHOLDS: dict[str, float] = {"A": 90.0, "B": 75.0}
 #: Days after a call's result is first available during which an agent may appeal.
@@ -82,7 +90,7 @@ class Grading:
     grade to the minimum average (``{"A": 90, "B": 75}``; below the lowest → ``C``).
     """
 
-    red_line_codes: frozenset[str] = DEFAULT_RED_LINE_CODES
+    red_line_codes: frozenset[str] = field(default_factory=default_red_line_codes)
     thresholds: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     weights: Mapping[str, float] = field(default_factory=dict)
     appeal_window_days: float = DEFAULT_APPEAL_WINDOW_DAYS
@@ -115,7 +123,9 @@ class Grading:
             weights = {str(getattr(i, "code", None) or i["code"]):
                        float(getattr(i, "weight", None) or i.get("weight", 0))
                        for i in weights}
-        return cls(red_line_codes=frozenset(red) if red else DEFAULT_RED_LINE_CODES,
+        # a form's red lines replace the default, an empty list included (no red line)
+        return cls(red_line_codes=frozenset(red) if red is not None
+                   else default_red_line_codes(),
                    thresholds={str(k): float(v) for k, v in dict(thr).items()}
                    if thr else dict(DEFAULT_THRESHOLDS),
                    weights=weights or {}, appeal_window_days=appeal_window_days)
@@ -158,6 +168,17 @@ class FindingOutcome:
             return False
         return not self.needs_review or self.review_state == "upheld"
 
+    def effective_deduction(self, grading: Grading) -> float:
+        """What the finding deducts after reviews and appeals: nothing for a pass or an
+        overturned fail (review or accepted appeal), the form's weight for a low-confidence
+        fail a supervisor upheld that the machine deducted nothing for, else the machine's
+        deduction."""
+        if self.status != "fail" or self.overturned:
+            return 0.0
+        if self.needs_review and self.review_state == "upheld" and not self.deduction:
+            return float(grading.weights.get(self.code, 0.0))
+        return float(self.deduction)
+
     def effective_status(self) -> str:
         """``fail`` / ``pass`` / ``n/a`` after reviews and appeals (an overturned fail is a pass;
         an unreviewed low-confidence fail stays a fail for fail rates)."""
@@ -197,12 +218,8 @@ class CallOutcome:
             return None
         s = float(self.score)
         for f in self.findings:
-            if f.status != "fail":
-                continue
-            if f.overturned:
-                s += f.deduction
-            elif f.needs_review and f.review_state == "upheld" and not f.deduction:
-                s -= float(grading.weights.get(f.code, 0.0))
+            if f.status == "fail":  # the machine's deduction given back, the one now due taken
+                s += f.deduction - f.effective_deduction(grading)
         return max(0.0, min(100.0, round(s, 2)))
 
     def window_closes_at(self, grading: Grading) -> datetime | None:

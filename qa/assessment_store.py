@@ -1,5 +1,6 @@
 """The monthly assessment and reports over the database: load stored calls as plain records,
-recompute and persist an agent's month, close (freeze) a month.
+compute an agent's month for reading (:func:`assess`, saves nothing), recompute and persist it
+where results change (:func:`recompute`, :func:`refresh_months`), close (freeze) a month.
 
 Times in the database are UTC; months and weeks are the call centre's local ones
 (``settings.timezone``, default Asia/Shanghai).
@@ -170,10 +171,30 @@ def is_closed(db: Session, agent_id: str | None, month: str) -> bool:
     return bool(row and row.closed)
 
 
-def recompute(db: Session, agent_id: str, month: str, *, now: datetime | None = None,
-              settings: Settings | None = None) -> Assessment:
-    """Recompute an agent's month from the stored calls and save the figures (a closed month is
-    returned frozen, unchanged). Flushes; the caller commits.
+def _compute(db: Session, agent_id: str, month: str, *, now: datetime | None = None,
+             settings: Settings | None = None, grades: Grading | None = None) -> Assessment:
+    """An open month computed from the stored calls (nothing saved)."""
+    calls = month_outcomes(db, month, agent_id=agent_id, settings=settings)
+    a = assess_month(agent_id, month, calls, grading=grades or grading(db, settings), now=now)
+    if a.agent_name is None:
+        agent = db.get(Agent, agent_id)
+        if agent is not None:
+            a.agent_name, a.team = agent.name, agent.team
+    return a
+
+
+def _save(row: MonthlyAssessment, a: Assessment) -> None:
+    row.grade, row.average_score, row.call_count = a.grade, a.average_score, a.calls
+    row.red_line = a.red_lines_confirmed > 0
+    row.figures = a.to_dict()
+
+
+def assess(db: Session, agent_id: str, month: str, *, now: datetime | None = None,
+           settings: Settings | None = None) -> Assessment:
+    """An agent's month as it stands, for reading: a closed month's frozen figures, else
+    computed from the stored calls at ``now`` (appeal windows that closed since the month was
+    last saved count; a month without a row yet is computed all the same). Saves nothing:
+    pages and API reads use this; the changes that move a month save it (:func:`recompute`).
 
     Raises:
         ValueError: bad month.
@@ -181,22 +202,53 @@ def recompute(db: Session, agent_id: str, month: str, *, now: datetime | None = 
     row = _row(db, agent_id, month)
     if row is not None and row.closed:
         return _frozen(row)
-    calls = month_outcomes(db, month, agent_id=agent_id, settings=settings)
-    a = assess_month(agent_id, month, calls, grading=grading(db, settings), now=now)
-    if a.agent_name is None:
-        agent = db.get(Agent, agent_id)
-        if agent is not None:
-            a.agent_name, a.team = agent.name, agent.team
+    return _compute(db, agent_id, month, now=now, settings=settings)
+
+
+def recompute(db: Session, agent_id: str, month: str, *, now: datetime | None = None,
+              settings: Settings | None = None) -> Assessment:
+    """Recompute an agent's month from the stored calls and save the figures (a closed month is
+    returned frozen, unchanged). For the writes that change a month (results stored, a review
+    or appeal, a new form, the periodic check); reads use :func:`assess`. Flushes; the caller
+    commits.
+
+    Raises:
+        ValueError: bad month.
+    """
+    row = _row(db, agent_id, month)
+    if row is not None and row.closed:
+        return _frozen(row)
+    a = _compute(db, agent_id, month, now=now, settings=settings)
     if db.get(Agent, agent_id) is None:
         return a  # calls of an unknown agent: nothing to store against
     if row is None:
         row = MonthlyAssessment(agent_id=agent_id, month=month)
         db.add(row)
-    row.grade, row.average_score, row.call_count = a.grade, a.average_score, a.calls
-    row.red_line = a.red_lines_confirmed > 0
-    row.figures = a.to_dict()
+    _save(row, a)
     db.flush()
     return a
+
+
+def refresh_months(db: Session, settings: Settings | None = None, *,
+                   now: datetime | None = None, pending_only: bool = False) -> int:
+    """Recompute the stored open months and save those whose figures changed; returns how
+    many changed. ``pending_only``: only the months with a red line still pending, the ones
+    that change with time alone (an appeal window closing confirms it) — the periodic check
+    (:func:`qa.alert_sender.check`). All of them after a new scoring form. Flushes; the caller
+    commits."""
+    grades = grading(db, settings)
+    changed = 0
+    rows = db.scalars(select(MonthlyAssessment).where(MonthlyAssessment.closed.is_not(True))
+                      .order_by(MonthlyAssessment.month, MonthlyAssessment.agent_id)).all()
+    for row in rows:
+        if pending_only and not (row.figures or {}).get("red_lines_pending"):
+            continue
+        a = _compute(db, row.agent_id, row.month, now=now, settings=settings, grades=grades)
+        if a.to_dict() != row.figures:
+            _save(row, a)
+            changed += 1
+    db.flush()
+    return changed
 
 
 def recompute_for_call(db: Session, call: Call, settings: Settings | None = None
@@ -208,19 +260,50 @@ def recompute_for_call(db: Session, call: Call, settings: Settings | None = None
     return recompute(db, call.agent_id, f"{local.year:04d}-{local.month:02d}", settings=settings)
 
 
+#: ``Score.reason`` of the row :func:`qa.results.store_report` writes for each analysis: the
+#: machine's score, before any review or appeal
+MACHINE_REASON = "analysis"
+
+
+def machine_score_row(db: Session, call: Call) -> Score | None:
+    """The ``Score`` row of the call's latest analysis (the machine's score, its form and
+    breakdown); ``None`` for a call never stored by :func:`qa.results.store_report`."""
+    return db.scalar(select(Score).where(Score.call_id == call.id,
+                                         Score.reason == MACHINE_REASON)
+                     .order_by(Score.id.desc()).limit(1))
+
+
+def machine_score(db: Session, call: Call) -> float | None:
+    """The machine's score of the call's latest analysis, before reviews and appeals: the
+    analysis ``Score`` row (not ``call.report``, the immutable report snapshot); for a call
+    without one, the machine score a re-scoring recorded, else ``call.score``."""
+    row = machine_score_row(db, call)
+    if row is not None:
+        return row.score
+    first = db.scalar(select(Score).where(Score.call_id == call.id).order_by(Score.id).limit(1))
+    recorded = (first.breakdown or {}).get("machine_score") if first is not None else None
+    return float(recorded) if recorded is not None else call.score
+
+
 def rescore(db: Session, call: Call, settings: Settings, reason: str) -> float | None:
-    """Recompute the call's score after a human decision; add a current ``Score`` row when it
-    changed, refresh ``red_line``/``needs_review`` and the agent's month; a red line or a low
-    score that the decision brought raises its alert (once per call and kind)."""
+    """Recompute the call's score after a human decision (or a new scoring form) from the
+    machine's score (:func:`machine_score`) and the findings' review and appeal states; add a
+    current ``Score`` row when it changed, refresh the red line of the call and of each finding
+    (the active form's red lines, the only source), ``needs_review`` and the agent's month; a
+    red line or a low score that the decision brought raises its alert (once per call and
+    kind)."""
     db.flush()
     db.refresh(call)
     g = grading(db, settings)
     o = outcome_of(call, local_tz(settings))
-    machine = (call.report or {}).get("score", call.score)
+    machine = machine_score(db, call)
     o.score = machine
     new = o.effective_score(g)
+    for f in call.findings:
+        f.red_line = f.status == "fail" and f.code in g.red_line_codes
     call.red_line = any(f.status == "fail" and not f.overturned
                         and (f.code in g.red_line_codes) for f in o.findings)
+    # review_reasons (speaker separation uncertain) is machine input the report keeps as it was
     call.needs_review = bool((call.report or {}).get("review_reasons")) or any(
         f.status == "fail" and f.needs_review and f.review_state == "pending"
         for f in o.findings)
@@ -248,9 +331,10 @@ def month_agents(db: Session, month: str, settings: Settings | None = None) -> l
 
 def assessments(db: Session, month: str, *, agent_id: str | None = None,
                 settings: Settings | None = None) -> list[Assessment]:
-    """Every agent's month (or one agent's), recomputed live unless closed."""
+    """Every agent's month (or one agent's) as it stands (:func:`assess`): frozen when closed,
+    else computed live. Saves nothing."""
     agents = [agent_id] if agent_id else month_agents(db, month, settings)
-    return [recompute(db, a, month, settings=settings) for a in agents]
+    return [assess(db, a, month, settings=settings) for a in agents]
 
 
 def close_month(db: Session, month: str, *, user_id: int | None = None,

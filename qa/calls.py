@@ -81,15 +81,35 @@ def list_cmd(status: str | None, agent: str | None, limit: int, fmt: str,
                    f"{r['call_type'] or '-':<10} {r['filename']}")
 
 
+REVIEW_NAMES = {"upheld": "已维持 upheld", "overturned": "已推翻 overturned"}
+
+
+def findings_of(s, call: Call) -> list[dict[str, Any]]:
+    """The call's findings as stored, with what people decided: the Finding rows, their review
+    and appeal state, and the deduction after them (``deduction``; the machine's is
+    ``machine_deduction``). An overturned fail deducts nothing."""
+    from qa.assessment_store import grading, local_tz, outcome_of
+    g = grading(s)
+    outcomes = outcome_of(call, local_tz()).findings  # in the order of call.findings
+    return [{"code": f.code, "status": f.status, "confidence": f.confidence,
+             "deduction": o.effective_deduction(g), "machine_deduction": f.deduction,
+             "needs_review": f.needs_review, "red_line": f.red_line,
+             "review_state": f.review_state, "appeal_state": o.appeal_state,
+             "overturned": o.overturned, "message": f.message}
+            for f, o in zip(call.findings, outcomes)]
+
+
 @calls_cmd.command("show")
 @click.argument("call_id")
 @_FMT
 @_DB
 def show_cmd(call_id: str, fmt: str, db_url: str | None) -> None:
-    """Show one call: status, score, failed rules, job history (json: the full report).
+    """Show one call: status, score, failed rules with their review, job history (json: the
+    findings as reviewed, and the machine's report as it was stored).
 
     Example: hotline-qa calls show c-3f2a9b0c1d2e4f5a --format json
     """
+    from qa.assessment_store import machine_score
     url = _url(db_url)
     with session_scope(url) as s:
         call = s.get(Call, call_id)
@@ -98,7 +118,8 @@ def show_cmd(call_id: str, fmt: str, db_url: str | None) -> None:
         job = s.scalar(select(Job).where(Job.call_id == call_id))
         out = call_summary(call)
         out.update(store_path=call.store_path, metadata=call.meta, timings=call.timings,
-                   duration=call.duration,
+                   duration=call.duration, machine_score=machine_score(s, call),
+                   findings=findings_of(s, call),
                    job=None if job is None else {
                        "state": job.state, "attempts": job.attempts,
                        "last_error": job.last_error,
@@ -118,9 +139,23 @@ def show_cmd(call_id: str, fmt: str, db_url: str | None) -> None:
                    f" {out['complaint_type'] or ''}")
     if out["error"]:
         click.echo(f"  错误 error: {out['error']}")
-    for f in (out["report"] or {}).get("rules", []):
-        if f.get("status") == "fail":
-            click.echo(f"  ✗ {f['code']} -{f.get('deduction', 0)} {f.get('message', '')}")
+    if out["machine_score"] is not None and out["machine_score"] != out["score"]:
+        click.echo(f"  机器评分 machine score: {out['machine_score']:.1f}（复核/申诉后为 "
+                   f"{out['score']:.1f} after reviews and appeals）")
+    for f in out["findings"]:
+        if f["status"] != "fail":
+            continue
+        message = f["message"] or ""
+        if f["overturned"]:
+            why = "申诉成立 appeal accepted" if f["appeal_state"] == "accepted" \
+                else REVIEW_NAMES["overturned"]
+            click.echo(f"  ○ {f['code']} {why}，不扣分 no deduction  {message}")
+            continue
+        state = REVIEW_NAMES.get(f["review_state"]) or (
+            "待复核 pending review" if f["needs_review"] else "")
+        red = " 【红线】" if f["red_line"] else ""
+        click.echo(f"  ✗ {f['code']} -{f['deduction']:g}{red} {message}"
+                   + (f"  （{state}）" if state else ""))
     if out["job"]:
         j = out["job"]
         click.echo(f"  任务 job: {j['state']}, {j['attempts']} 次尝试 attempt(s)")

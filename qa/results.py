@@ -28,8 +28,7 @@ from sqlalchemy.orm import Session
 
 from models import Agent, Call, Classification, Finding, Score, Utterance
 from qa import alerts
-from qa.assessment import DEFAULT_RED_LINE_CODES
-from qa.assessment_store import active_form, recompute_for_call, rescore
+from qa.assessment_store import MACHINE_REASON, active_form, grading, recompute_for_call, rescore
 from qa.cases import on_call_stored
 from qa.recordings import parse_started_at
 from qa.reports import extract_estate, extract_scenario
@@ -70,6 +69,7 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float], *,
     supervisors' type corrections are kept, and the score is the one after the kept reviews
     and appeals (:func:`qa.assessment_store.rescore`).
     """
+    settings = settings or get_settings()
     d = jsonable(report.to_dict())
     d["call_id"] = call.id
     tr = report.transcript
@@ -113,10 +113,12 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float], *,
                         text=u.text, confidence=u.confidence, level_dbfs=u.level_dbfs,
                         words=None if u.words is None else [w.to_dict() for w in u.words]))
     index_call(s, call.id)
+    # the active scoring form is the only source of red lines (as when re-scoring)
+    red_codes = grading(s, settings).red_line_codes
     for f in d.get("rules", []):
         known = {"code", "status", "confidence", "deduction", "needs_review", "message",
                  "evidence", "red_line"}
-        red = bool(f.get("red_line", f["code"] in DEFAULT_RED_LINE_CODES)) and f["status"] == "fail"
+        red = f["status"] == "fail" and f["code"] in red_codes
         values = dict(confidence=float(f.get("confidence", 1.0)),
                       deduction=float(f.get("deduction") or 0),
                       needs_review=bool(f.get("needs_review", False)), red_line=red,
@@ -140,12 +142,18 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float], *,
             cues=extra.get("cues"), source=extra.get("classification_source"),
             model_version=extra.get("classifier_version")))
     form = extra.get("form") if isinstance(extra.get("form"), dict) else {}
-    s.add(Score(call_id=call.id, score=float(d["score"]), red_line=bool(d["red_line"]),
+    # a red-line fail the machine counted (qa.scoring.score_findings: not routed to review, or
+    # deducted), by the active form's red lines
+    red_line = any(f["status"] == "fail" and f["code"] in red_codes
+                   and (not f.get("needs_review") or f.get("deduction"))
+                   for f in d.get("rules", []))
+    # the machine's score: re-scoring starts from this row (qa.assessment_store.machine_score)
+    s.add(Score(call_id=call.id, score=float(d["score"]), red_line=red_line,
                 form_name=form.get("name"),
                 form_version=None if form.get("version") is None else str(form["version"]),
-                breakdown=extra.get("score_breakdown"), current=True, reason="analysis"))
+                breakdown=extra.get("score_breakdown"), current=True, reason=MACHINE_REASON))
     call.score = float(d["score"])
-    call.red_line = bool(d["red_line"])
+    call.red_line = red_line
     corrected = keep_reviews and s.scalar(
         select(func.count()).select_from(Classification).where(
             Classification.call_id == call.id, Classification.kind == "correction"))
@@ -172,7 +180,7 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float], *,
         call.estate = extract_estate(tr)
     if call.follow_up_status is None and call.call_type == "complaint":
         call.follow_up_status = "open"
-    call.report = d
+    call.report = d  # the machine's snapshot: current state is in the rows written above
     call.timings = timings
     call.status = "done"
     call.error = None
@@ -180,8 +188,8 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float], *,
     if not keep_reviews or call.result_available_at is None:
         call.result_available_at = call.processed_at
     s.flush()
-    on_call_stored(s, call, settings or get_settings())  # a complaint/repair case, promises
-    alerts.on_call_stored(s, call, settings or get_settings())  # red line, low score: outbox
+    on_call_stored(s, call, settings)  # a complaint/repair case, promises
+    alerts.on_call_stored(s, call, settings)  # red line, low score: outbox
     if keep_reviews:  # kept reviews and appeals count: the score after them, then the month
         rescore(s, call, settings, "reanalysis")
     else:

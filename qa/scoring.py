@@ -1,8 +1,10 @@
 """The scoring form (评分表) and the scorer.
 
 A form is a YAML file: ``weights`` (deduction per rule code on a fail; every catalogue code
-must be listed), ``red_lines`` (codes whose confirmed fail makes the month C),
-``review_confidence`` (fails under it go to review and deduct nothing), ``grades``
+must be listed), ``red_lines`` (codes whose confirmed fail makes the month C; optional: a form
+that names none takes the rules marked ``red_line`` in the catalogue,
+:func:`qa.rules.red_line_codes`, as the shipped form does; a list, even an empty one,
+replaces them), ``review_confidence`` (fails under it go to review and deduct nothing), ``grades``
 (A and B thresholds of the month's average score) and, optionally,
 ``broken_promise_red_line`` (default false: a broken dated promise, 言而无信, is a red-line
 alert too). :func:`load_form` validates it and raises
@@ -75,8 +77,8 @@ def _number(where: str, v: Any, lo: float, hi: float) -> float:
 def parse_form(data: Any, source: str = "form", codes: Iterable[str] | None = None
                ) -> ScoringForm:
     """Validate a form given as a mapping. Raises :class:`FormError`."""
+    from qa.rules import red_line_codes, rule_classes
     if codes is None:
-        from qa.rules import rule_classes
         codes = [r.code for r in rule_classes()]
     codes = list(codes)
     if not isinstance(data, Mapping):
@@ -86,7 +88,7 @@ def parse_form(data: Any, source: str = "form", codes: Iterable[str] | None = No
     if unknown:
         raise FormError(f"{source}: unknown key '{sorted(unknown)[0]}' "
                         f"(known: {', '.join(sorted(_KEYS))})")
-    for key in ("weights", "red_lines", "review_confidence", "grades"):
+    for key in ("weights", "review_confidence", "grades"):
         if key not in data:
             raise FormError(f"{source}: missing '{key}'")
     weights = data["weights"]
@@ -99,7 +101,9 @@ def parse_form(data: Any, source: str = "form", codes: Iterable[str] | None = No
     if missing:
         raise FormError(f"{source}: weights: missing rule code(s) {', '.join(missing)}")
     w = {c: _number(f"{source}: weights.{c}", weights[c], 0, 100) for c in codes}
-    red = data["red_lines"]
+    # absent: the rule classes' red lines (one list); present: the form's, which may add or
+    # remove red lines
+    red = data.get("red_lines", sorted(c for c in red_line_codes() if c in codes))
     if not isinstance(red, list):
         raise FormError(f"{source}: 'red_lines' must be a list of rule codes")
     for c in red:

@@ -37,8 +37,7 @@ def list_assessments(month: MonthQ, user: CurrentUser, db: SessionDep,
             return []
         out = store.assessments(db, month, agent_id=user.agent_id, settings=settings)
     else:
-        out = store.assessments(db, month, settings=settings)
-    db.commit()
+        out = store.assessments(db, month, settings=settings)  # computed, not saved
     return [_pub(a, settings) for a in out]
 
 
@@ -52,9 +51,7 @@ def get_assessment(agent_id: Annotated[str, Path(max_length=64)], month: Month,
     from models import Agent
     if db.get(Agent, agent_id) is None:
         raise NotFound("考核不存在或无权查看 / assessment not found")
-    a = store.recompute(db, agent_id, month, settings=settings)
-    db.commit()
-    return _pub(a, settings)
+    return _pub(store.assess(db, agent_id, month, settings=settings), settings)
 
 
 @router.post("/{month}/close", response_model=list[AssessmentPublic],

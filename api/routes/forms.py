@@ -7,12 +7,12 @@ import yaml
 from fastapi import APIRouter, Request
 from sqlalchemy import func, select
 
-from api.deps import IntId, AdminUser, SessionDep, SupervisorUser, client_ip
+from api.deps import IntId, AdminUser, SessionDep, SettingsDep, SupervisorUser, client_ip
 from api.schemas import FormCreate, FormPublic
 from api.services.audit import audit
 from api.services.errors import Invalid, NotFound
 from models import ScoringForm
-from qa.assessment_store import form_from_text
+from qa.assessment_store import form_from_text, refresh_months
 
 router = APIRouter(prefix="/forms", tags=["forms"])
 
@@ -32,16 +32,20 @@ def get_form(form_id: IntId, user: SupervisorUser, db: SessionDep) -> FormPublic
     return FormPublic.model_validate(row)
 
 
-def _activate(db, row: ScoringForm) -> None:
+def _activate(db, row: ScoringForm, settings) -> None:
+    """Make ``row`` the active form; the open months are graded by it from now on, so they are
+    saved again here (reads only compute them)."""
     for other in db.scalars(select(ScoringForm).where(ScoringForm.active.is_(True))):
         other.active = False
     row.active = True
+    db.flush()
+    refresh_months(db, settings)
 
 
 @router.post("", response_model=FormPublic, status_code=201,
              responses={422: {"description": "评分表无效（说明具体问题）"}},
              summary="新增评分表版本（管理员）/ add a form version")
-def create_form(body: FormCreate, user: AdminUser, db: SessionDep,
+def create_form(body: FormCreate, user: AdminUser, db: SessionDep, settings: SettingsDep,
                 request: Request) -> FormPublic:
     try:
         data = yaml.safe_load(body.yaml_text)
@@ -64,7 +68,7 @@ def create_form(body: FormCreate, user: AdminUser, db: SessionDep,
     db.add(row)
     db.flush()
     if body.activate:
-        _activate(db, row)
+        _activate(db, row, settings)
     audit(db, user, "form.create", "scoring_form", row.id,
           {"name": name, "version": version, "active": row.active}, client_ip(request))
     db.commit()
@@ -74,11 +78,12 @@ def create_form(body: FormCreate, user: AdminUser, db: SessionDep,
 @router.post("/{form_id}/activate", response_model=FormPublic,
              responses={404: {"description": "评分表不存在"}},
              summary="启用评分表（管理员）/ activate a form")
-def activate(form_id: IntId, user: AdminUser, db: SessionDep, request: Request) -> FormPublic:
+def activate(form_id: IntId, user: AdminUser, db: SessionDep, settings: SettingsDep,
+             request: Request) -> FormPublic:
     row = db.get(ScoringForm, form_id)
     if row is None:
         raise NotFound("评分表不存在 / form not found")
-    _activate(db, row)
+    _activate(db, row, settings)
     audit(db, user, "form.activate", "scoring_form", row.id,
           {"name": row.name, "version": row.version}, client_ip(request))
     db.commit()

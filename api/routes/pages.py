@@ -32,7 +32,7 @@ from api.services import users as users_svc
 from api.services.audit import audit
 from api.services.errors import Forbidden, Invalid, ServiceError
 from api.templating import LoginRequired, PasswordChangeRequired, render, rule_info, zh
-from models import Agent, Call, Finding, Monitor, MonthlyAssessment, SourceFile, User
+from models import Agent, Call, Finding, Monitor, SourceFile, User
 from qa import assessment_store as store
 from qa import call_reasons
 from qa import cases as qa_cases
@@ -219,7 +219,7 @@ def dashboard_data(db, settings, month: str) -> dict[str, Any]:
     g = store.grading(db, settings)
     red_pending = db.execute(select(Finding, Call).join(Call).where(
         Finding.status == "fail", Finding.review_state == "pending",
-        Finding.code.in_(g.red_line_codes) | Finding.red_line.is_(True))
+        Finding.code.in_(g.red_line_codes))
         .order_by(Call.started_at.desc()).limit(20)).all()
 
     status_counts = dict(db.execute(select(Call.status, func.count()).group_by(Call.status))
@@ -258,8 +258,9 @@ def dashboard_data(db, settings, month: str) -> dict[str, Any]:
 def dashboard(request: Request, user: SupervisorPage, db: SessionDep, settings: SettingsDep,
               month: Annotated[str | None, Query(max_length=7)] = None) -> Response:
     month = _month_param(month) or default_month(db, settings)
-    data = dashboard_data(db, settings, month)
-    db.commit()  # recomputed live assessments are kept
+    data = dashboard_data(db, settings, month)  # months computed, not saved: reads never write
+    m = privacy_svc.Masking.for_user(db, user, "pages")
+    data["late_cases"] = [m.case(c) for c in data["late_cases"]]
     return render(request, "dashboard.html", title="质检总览", nav="dashboard", month=month,
                   prev_month=_shift_month(month, -1), next_month=_shift_month(month, 1), **data)
 
@@ -342,7 +343,8 @@ def topics_page(request: Request, user: SupervisorPage, db: SessionDep, settings
         week = call_reasons.week_of(store.to_local(latest, tz).date() if latest
                                     else datetime.now(tz).date())
     try:
-        data = call_reasons.week_topics(db, week, settings, estate=estate or None).to_dict()
+        data = privacy_svc.Masking.for_user(db, user, "pages").topics(
+            call_reasons.week_topics(db, week, settings, estate=estate or None).to_dict())
     except ValueError:
         raise Invalid("周次格式应为 年-W周，例如 2026-W47 / week must be YYYY-Www") from None
     monday, _ = parse_week(week)
@@ -444,14 +446,10 @@ def month_of_call(detail: dict[str, Any], settings) -> str | None:
 
 
 def agent_month(db, agent_id: str | None, month: str | None, settings) -> dict[str, Any] | None:
-    """The agent's month as stored (kept current by reviews and appeals), else computed."""
+    """The agent's month as it stands (frozen when closed, else computed; nothing saved)."""
     if not agent_id or not month:
         return None
-    row = db.scalar(select(MonthlyAssessment).where(MonthlyAssessment.agent_id == agent_id,
-                                                    MonthlyAssessment.month == month))
-    if row is not None and row.figures:
-        return {**row.figures, "closed": row.closed}
-    return store.recompute(db, agent_id, month, settings=settings).to_dict()
+    return store.assess(db, agent_id, month, settings=settings).to_dict()
 
 
 @router.get("/calls/{call_id}")
@@ -474,11 +472,11 @@ def call_page(call_id: str, request: Request, user: PageUser, db: SessionDep,
     deducted = [(f["code"], f["deduction"]) for f in findings
                 if f["status"] == "fail" and f["deduction"]]
     month_info = agent_month(db, detail.get("agent_id"), month, settings)
-    db.commit()
+    machine = store.machine_score_row(db, call)  # the analysis' Score row, not the report
     return render(request, "call.html", title=f"通话详情 {call_id}", nav="calls", call=detail,
                   lines=lines, duration=duration, findings=findings, cues=cues,
-                  machine_score=report.get("score"), deducted=deducted,
-                  breakdown=report.get("score_breakdown") or {}, month=month,
+                  machine_score=machine.score if machine else None, deducted=deducted,
+                  breakdown=(machine.breakdown if machine else None) or {}, month=month,
                   month_info=month_info, now=datetime.now(timezone.utc), privacy=privacy)
 
 
@@ -499,8 +497,18 @@ def privacy_page(request: Request, user: PageUser, db: SessionDep) -> Response:
 @router.get("/review")
 def review_queue(request: Request, user: SupervisorPage, db: SessionDep,
                  settings: SettingsDep) -> Response:
-    items = svc.review_queue(db, settings, limit=100)
+    m = privacy_svc.Masking.for_user(db, user, "pages")
+    items = [{**it, "call": m.summary(it["call"])}
+             for it in svc.review_queue(db, settings, limit=100)]
     return render(request, "review.html", title="复核队列", nav="review", items=items)
+
+
+def finding_view(m: privacy_svc.Masking, f: Finding) -> dict[str, Any]:
+    """A finding shown outside its call page (appeals, 我的质检), masked by ``m``."""
+    return m.finding({"id": f.id, "code": f.code, "review_state": f.review_state,
+                      "message": f.message, "evidence": f.evidence or [],
+                      "appeals": [svc.appeal_public(a) for a in f.appeals],
+                      "call": {"started_at": f.call.started_at}})
 
 
 @router.get("/appeals")
@@ -508,7 +516,10 @@ def appeals_page(request: Request, user: PageUser, db: SessionDep,
                  state: Annotated[str | None, Query(pattern="^(open|accepted|rejected|all)$")]
                  = None) -> Response:
     state = state or ("open" if user.role != "agent" else "all")
-    appeals = review_svc.list_appeals(db, user, None if state == "all" else state, limit=300)
+    m = privacy_svc.Masking.for_user(db, user, "pages")
+    appeals = [{**m.appeal(svc.appeal_public(a)), "finding": finding_view(m, a.finding)}
+               for a in review_svc.list_appeals(db, user, None if state == "all" else state,
+                                                limit=300)]
     return render(request, "appeals.html", title="申诉处理" if user.role != "agent" else "我的申诉",
                   nav="appeals", appeals=appeals, state=state)
 
@@ -521,7 +532,6 @@ def assessments_page(request: Request, user: SupervisorPage, db: SessionDep,
                      month: Annotated[str | None, Query(max_length=7)] = None) -> Response:
     month = _month_param(month) or default_month(db, settings)
     items = store.assessments(db, month, settings=settings)
-    db.commit()
     codes = sorted({c for a in items for c, r in a.fail_rates.items() if r["failed"]})
     closed = bool(items) and all(a.closed for a in items)
     acks = {r["agent_id"]: r for r in store.acknowledgements(db, month, settings)}
@@ -538,8 +548,7 @@ def my_page(request: Request, user: PageUser, db: SessionDep, settings: Settings
     if user.role != "agent" or not user.agent_id:
         return RedirectResponse("/dashboard", status_code=303)
     month = _month_param(month) or default_month(db, settings, user.agent_id)
-    a = store.recompute(db, user.agent_id, month, settings=settings)
-    db.commit()
+    a = store.assess(db, user.agent_id, month, settings=settings)
     start, end = store.month_bounds_utc(month, settings)
     f = svc.CallFilters(page_size=100)
     tz = store.local_tz(settings)
@@ -555,9 +564,11 @@ def my_page(request: Request, user: PageUser, db: SessionDep, settings: Settings
     for _, c in rows:
         if c.id not in deadlines:
             deadlines[c.id] = store.appeal_deadline_for(db, c, settings)
-    return render(request, "me.html", title="我的质检", nav="me", month=month, a=a, calls=calls,
-                  total=total, findings=rows, deadlines=deadlines, now=now,
-                  prev_month=_shift_month(month, -1), next_month=_shift_month(month, 1))
+    m = privacy_svc.Masking.for_user(db, user, "pages")
+    return render(request, "me.html", title="我的质检", nav="me", month=month, a=a,
+                  calls=[m.summary(c) for c in calls], total=total,
+                  findings=[(finding_view(m, f), c) for f, c in rows], deadlines=deadlines,
+                  now=now, prev_month=_shift_month(month, -1), next_month=_shift_month(month, 1))
 
 
 # --- 告警 -----------------------------------------------------------------------------------------
@@ -571,6 +582,8 @@ def alerts_page(request: Request, user: SupervisorPage, db: SessionDep,
     from qa.alerts import EVENT_NAMES
     data = alerts_svc.list_alerts(db, user, kind=kind if kind in EVENT_NAMES else None,
                                   limit=200)
+    m = privacy_svc.Masking.for_user(db, user, "pages")
+    data["items"] = [m.alert(a) for a in data["items"]]
     return render(request, "alerts.html", title="告警", nav="alerts", kinds=EVENT_NAMES,
                   kind=kind, **data)
 

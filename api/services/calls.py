@@ -214,7 +214,7 @@ def detail(db: Session, user: User, call_id: str, settings: Settings) -> dict[st
         findings.append({
             "id": f.id, "call_id": f.call_id, "code": f.code, "name": names.get(f.code),
             "status": f.status, "confidence": f.confidence, "deduction": f.deduction,
-            "needs_review": f.needs_review, "red_line": f.red_line or f.code in g.red_line_codes,
+            "needs_review": f.needs_review, "red_line": f.code in g.red_line_codes,
             "message": f.message, "evidence": f.evidence or [], "extra": f.extra,
             "review_state": f.review_state, "review_comment": f.review_comment,
             "reviewed_at": f.reviewed_at,
@@ -305,12 +305,13 @@ def review_queue(db: Session, settings: Settings, *, limit: int = 50,
             seen.add(call.id)
             out.append({"call": summary(db, call), "reason": reason, "finding_ids": ids})
 
-    red = db.scalars(pending.where(Finding.code.in_(g.red_line_codes) | Finding.red_line)
+    # the active form's red lines, the only source (a form may remove one)
+    red = db.scalars(pending.where(Finding.code.in_(g.red_line_codes))
                      .order_by(Call.started_at.desc()).limit(limit * 2))
     for f in red:
         add(f.call, "red_line", [x.id for x in f.call.findings if x.status == "fail"
                                  and x.review_state == "pending"
-                                 and (x.code in g.red_line_codes or x.red_line)])
+                                 and x.code in g.red_line_codes])
     if len(out) < limit:
         low = db.scalars(pending.where(Finding.needs_review.is_(True))
                          .order_by(Finding.confidence.asc(), Call.started_at.desc())

@@ -20,7 +20,7 @@ CATALOGUE: tuple[str, ...] = (
     "CL01", "CL02", "VO01", "VO02", "CP01", "CP02", "CP03", "CP04",
 )
 
-__all__ = ["CATALOGUE", "Rule", "RuleContext", "rule_classes", "rule_class"]
+__all__ = ["CATALOGUE", "Rule", "RuleContext", "red_line_codes", "rule_classes", "rule_class"]
 
 
 @lru_cache(maxsize=1)
@@ -44,6 +44,13 @@ def _discover() -> tuple[type[Rule], ...]:
 def rule_classes() -> tuple[type[Rule], ...]:
     """Every rule class, in catalogue order."""
     return _discover()
+
+
+def red_line_codes() -> frozenset[str]:
+    """Codes of the rules whose class is marked ``red_line`` (禁止行为): the one list of red
+    lines. A scoring form that names no ``red_lines`` takes these (the shipped form does);
+    an admin's form that names them replaces them (adds and removes)."""
+    return frozenset(r.code for r in _discover() if r.red_line)
 
 
 def rule_class(code: str) -> type[Rule]:

@@ -48,7 +48,8 @@ def test_red_line_upheld_forces_c_and_overturn_restores(sup, db):
 
 def before_score(db, call_id):
     from models import Call
-    return db.get(Call, call_id).report["score"]
+    from qa.assessment_store import machine_score
+    return machine_score(db, db.get(Call, call_id))
 
 
 def test_window_closed_confirms_and_accepted_appeal_overturns(sup, agent4, db):

@@ -8,7 +8,7 @@ import yaml
 
 from qa.records import Finding
 from qa.scoring import DEFAULT_FORM_PATH, FormError, load_form, parse_form, score_findings
-from qa.rules import CATALOGUE
+from qa.rules import CATALOGUE, red_line_codes
 
 
 @pytest.fixture()
@@ -19,7 +19,8 @@ def form_dict() -> dict:
 def test_default_form_is_valid_and_complete() -> None:
     form = load_form()
     assert set(form.weights) == set(CATALOGUE)
-    assert form.red_lines == {"PO03", "PO04", "PO05", "PO06"}
+    # the shipped form names no red lines: the rule classes marked red_line (RULES.md)
+    assert form.red_lines == red_line_codes() == {"PO03", "PO04", "PO05", "PO06"}
     assert (form.grade_a, form.grade_b) == (90, 75)
 
 
@@ -32,7 +33,6 @@ def test_default_form_is_valid_and_complete() -> None:
     (lambda d: d.__setitem__("review_confidence", 1.5), "review_confidence: must be between 0 and 1"),
     (lambda d: d.__setitem__("grades", {"A": 70, "B": 80}), "grades.A (70) must be above grades.B (80)"),
     (lambda d: d.__setitem__("grades", {"A": 90}), "'grades' must have exactly the thresholds A and B"),
-    (lambda d: d.pop("red_lines"), "missing 'red_lines'"),
     (lambda d: d.__setitem__("weight", {}), "unknown key 'weight'"),
 ])
 def test_bad_form_rejected_naming_the_problem(form_dict, mutate, message) -> None:
@@ -41,6 +41,16 @@ def test_bad_form_rejected_naming_the_problem(form_dict, mutate, message) -> Non
     with pytest.raises(FormError) as err:
         parse_form(d)
     assert message in str(err.value)
+
+
+def test_red_lines_default_to_the_rule_classes_and_a_form_replaces_them(form_dict) -> None:
+    d = copy.deepcopy(form_dict)
+    d.pop("red_lines", None)
+    assert parse_form(d).red_lines == red_line_codes()
+    d["red_lines"] = ["PO02", "PO04"]  # one added, three removed
+    assert parse_form(d).red_lines == {"PO02", "PO04"}
+    d["red_lines"] = []
+    assert parse_form(d).red_lines == frozenset()
 
 
 def test_bad_form_file(tmp_path) -> None:
