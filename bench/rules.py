@@ -18,7 +18,7 @@ import argparse
 import json
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -133,10 +133,10 @@ def main() -> int:
                 cached.write_text(json.dumps(transcripts[cid].to_dict(), ensure_ascii=False),
                                   "utf-8")
     else:
-        for p, d in truths:
+        for _p, d in truths:
             transcripts[d["call_id"]] = Transcript.from_dict(d)
     results = []
-    for p, d in truths:
+    for _p, d in truths:
         cid = d["call_id"]
         kw = {"classifier": clf} if clf is not None else {"classification": oracle(d["labels"])}
         rep = analyze(transcripts[cid], **kw)

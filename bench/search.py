@@ -741,7 +741,8 @@ def recall(cache: Path, verbose: bool) -> dict:
                     tt = [t for t in next(d for d in truth if d["call_id"] == cid)["utterances"]
                           if t["speaker"] == r.speaker and t["start"] < r.end + SLACK
                           and t["end"] > r.start - SLACK]
-                    good += any(highlight(t.get("text") or "", q).found for t in tt)
+                    good += any(highlight(t.get("text") or "", q).found  # noqa: B023 - now
+                                for t in tt)
                 return good
             sh_ok, eh_ok = correct(sound), correct(exact)
             rows.append((term, n, fe, fs, len(exact), eh_ok, len(sound), sh_ok, no))

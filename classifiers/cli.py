@@ -20,9 +20,9 @@ def _load_transcript(path: Path):
         try:
             return Transcript.from_dict(json.loads(path.read_text("utf-8")))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise click.ClickException(f"{path}: 不是有效的 JSON 文件 / not a valid JSON file ({exc})")
+            raise click.ClickException(f"{path}: 不是有效的 JSON 文件 / not a valid JSON file ({exc})") from exc
         except TranscriptFormatError as exc:
-            raise click.ClickException(f"{path}: 转写文件格式有误 / bad transcript document: {exc}")
+            raise click.ClickException(f"{path}: 转写文件格式有误 / bad transcript document: {exc}") from exc
     if path.suffix.lower() not in AUDIO_SUFFIXES:
         raise click.ClickException(f"{path}: 无法识别的文件类型，需要转写 JSON 或录音 / "
                                    f"expected a transcript .json or an audio file")
@@ -38,7 +38,7 @@ def _load_transcript(path: Path):
     try:
         return Transcriber().transcribe(path, metadata=metadata)
     except AudioError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.command("classify")
@@ -61,7 +61,7 @@ def classify_cmd(inputs: tuple[Path, ...], as_json: bool, text_only: bool, model
     try:
         clf = load(model_dir) if model_dir else load_default()
     except ClassifierError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     for path in inputs:
         transcript = _load_transcript(path)
         if text_only:
@@ -70,7 +70,7 @@ def classify_cmd(inputs: tuple[Path, ...], as_json: bool, text_only: bool, model
         try:
             c = clf.classify(transcript)
         except ClassifierError as exc:
-            raise click.ClickException(f"{path}: {exc}")
+            raise click.ClickException(f"{path}: {exc}") from exc
         if as_json:
             click.echo(json.dumps({"input": str(path), **c.to_dict()}, ensure_ascii=False))
             continue
@@ -113,12 +113,12 @@ def train_cmd(out_dir: Path | None, extra_path: Path | None, no_cv: bool) -> Non
         try:
             extras = [json.loads(x) for x in extra_path.read_text("utf-8").splitlines() if x.strip()]
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise click.ClickException(f"{extra_path}: 不是有效的 JSON Lines / not valid JSON Lines ({exc})")
+            raise click.ClickException(f"{extra_path}: 不是有效的 JSON Lines / not valid JSON Lines ({exc})") from exc
     t0 = time.perf_counter()
     try:
         clf = train(extras, cross_validate=not no_cv)
     except ClassifierError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     where = save(clf, out_dir or MODEL_DIR)
     m = clf.metadata
     click.echo(f"trained in {time.perf_counter() - t0:.1f} s: {m['examples']}")

@@ -21,7 +21,7 @@ def _read_jsonl(path: Path) -> list[dict]:
         return [json.loads(x) for x in path.read_text("utf-8").splitlines() if x.strip()]
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise click.ClickException(f"{path}: 不是有效的 JSON Lines / not valid JSON Lines "
-                                   f"({exc}); one JSON object a line")
+                                   f"({exc}); one JSON object a line") from exc
 
 
 @acts_cmd.command("tag")
@@ -47,12 +47,12 @@ def tag_cmd(texts: tuple[str, ...], transcript_path: Path | None, speaker: str,
     try:
         tagger = load_default()
     except ActsError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     if transcript_path:
         try:
             t = Transcript.from_dict(json.loads(transcript_path.read_text("utf-8")))
         except (UnicodeDecodeError, json.JSONDecodeError, TranscriptFormatError) as exc:
-            raise click.ClickException(f"{transcript_path}: 转写文件格式有误 / bad transcript: {exc}")
+            raise click.ClickException(f"{transcript_path}: 转写文件格式有误 / bad transcript: {exc}") from exc
         rows = [(u.speaker, u.text, p) for u, p in zip(t.utterances, tagger.tag(t))]
     elif texts:
         rows = [(speaker, x, p) for x, p in zip(texts, tagger.probabilities(list(texts), speaker))]
@@ -118,7 +118,7 @@ def train_cmd(out_dir: Path | None, extra_paths: tuple[Path, ...], from_db: bool
     try:
         tagger = train(extra)
     except ActsError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     where = save(tagger, out_dir or MODEL_DIR)
     m = tagger.metadata
     click.echo(f"trained in {time.perf_counter() - t0:.1f} s on {m['examples']} lines "

@@ -30,7 +30,7 @@ from models import Call, Case, CaseCall, CasePromise, Holiday, Utterance
 from qa import assessment_store as store
 from qa.numbers import address_parts, cn_to_int
 from qa.settings import Settings
-from qa.workcal import Calendar, default_days as calendar_defaults, end_of_day
+from qa.workcal import Calendar, end_of_day
 
 __all__ = ["CASE_KINDS", "Promise", "calendar", "case_view", "deadlines", "on_call_stored",
            "promises_in", "room_of", "trade_of"]

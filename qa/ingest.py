@@ -430,7 +430,7 @@ def clean_uploads(engine: Engine, settings: Settings | None = None, *,
         return out
     now = time.time()
     parts, sidecars, recordings = [], [], []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, _dirnames, filenames in os.walk(root):
         for fn in sorted(filenames):
             p = Path(dirpath) / fn
             if fn.startswith(".") and fn.endswith(PART_SUFFIX):
@@ -523,7 +523,7 @@ def clean_uploads(engine: Engine, settings: Settings | None = None, *,
             _unlink(side, out)
 
     yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y%m%d")
-    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+    for dirpath, _dirnames, _filenames in os.walk(root, topdown=False):
         d = Path(dirpath)
         if d != root and re.fullmatch(r"\d{8}", d.name) and d.name < yesterday:
             try:

@@ -183,4 +183,4 @@ def normalize_for_cer(text: str) -> str:
     """The benchmark's normalisation: simplified script, no punctuation or spaces, every digit
     written as one Chinese digit character (1002→一零零二, 幺→一), Latin letters lower-cased."""
     text = unicodedata.normalize("NFKC", to_simplified(text)).lower().translate(_DIGITS)
-    return "".join(c for c in text if not (unicodedata.category(c)[0] in "PZSC"))
+    return "".join(c for c in text if unicodedata.category(c)[0] not in "PZSC")

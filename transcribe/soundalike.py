@@ -320,7 +320,8 @@ class SoundAlikeCorrector:
             start = 0
             while (j := text.find(anchor, start)) >= 0:
                 start = j + len(anchor)
-                best = _closest(self._slot_candidates, lambda n: text[j - n:j] if j >= n else "",
+                best = _closest(self._slot_candidates,  # the lambda is called at once
+                                lambda n: text[j - n:j] if j >= n else "",  # noqa: B023
                                 self.slot_threshold, allow_unlike=True)
                 if best is not None:
                     text = text[:j - len(best)] + best + text[j:]
@@ -332,7 +333,7 @@ class SoundAlikeCorrector:
             return text
         i = 0
         while i < len(text):
-            best = _closest(self._phrase_candidates, lambda n: text[i:i + n],
+            best = _closest(self._phrase_candidates, lambda n: text[i:i + n],  # noqa: B023
                             self.phrase_threshold - 1e-9)
             if best is not None:
                 text = text[:i] + best + text[i + len(best):]

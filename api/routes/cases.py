@@ -15,6 +15,7 @@ from api.services.privacy import Masking
 from api.services.errors import NotFound
 from models import Case, Holiday
 from qa import cases as qa_cases
+from qa.workcal import default_days
 
 router = APIRouter(tags=["cases"])
 NOT_FOUND = {404: {"description": "案件不存在或无权查看"}}
@@ -76,7 +77,7 @@ def update_case(case_id: IntId, body: CaseUpdate, user: SupervisorUser, db: Sess
 def list_holidays(user: SupervisorUser, db: SessionDep,
                   year: Annotated[int, Query(ge=2000, le=2099)]) -> list[HolidayPublic]:
     days = {d: HolidayPublic(day=d, name=n, working=w)
-            for d, (w, n) in qa_cases.calendar_defaults().items() if d.year == year}
+            for d, (w, n) in default_days().items() if d.year == year}
     for h in db.scalars(select(Holiday)):
         if h.day.year == year:
             days[h.day] = HolidayPublic(day=h.day, name=h.name, working=h.working)

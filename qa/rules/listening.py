@@ -145,7 +145,7 @@ class PoliteClarification(Rule):
         try:
             self._bare_res = [re.compile(p) for p in self.bare_patterns]
         except re.error as exc:
-            raise ValueError(f"{self.code}: bare_patterns: invalid regular expression: {exc}")
+            raise ValueError(f"{self.code}: bare_patterns: invalid regular expression: {exc}") from exc
 
     def evaluate(self, ctx: RuleContext) -> Finding:
         bare_res = self._bare_res

@@ -1,7 +1,6 @@
 """``hotline-qa report …`` and ``hotline-qa users …`` against a seeded database."""
 from __future__ import annotations
 
-import io
 import json
 
 from click.testing import CliRunner

@@ -3,7 +3,6 @@ queue, and the admin/supervisor resources (rules, forms, users, reports, audit).
 from __future__ import annotations
 
 import io
-import json
 from datetime import datetime, timedelta, timezone
 
 from openpyxl import load_workbook

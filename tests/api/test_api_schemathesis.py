@@ -34,7 +34,7 @@ def test_no_server_errors(app, bearer):
         @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
         def run(case):
-            response = case.call(headers={"Authorization": f"Bearer {token}"})
+            response = case.call(headers={"Authorization": f"Bearer {token}"})  # noqa: B023
             case.validate_response(response, checks=[not_a_server_error])
 
         try:

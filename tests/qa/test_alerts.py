@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.parse
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 

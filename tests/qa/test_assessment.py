@@ -1,7 +1,7 @@
 """Monthly assessment: A/B/C by average, red lines pending/confirmed/overturned, fail rates."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 

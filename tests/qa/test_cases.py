@@ -2,7 +2,7 @@
 of the same caller or room attached, dated promises kept or broken."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest

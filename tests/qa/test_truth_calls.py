@@ -105,7 +105,7 @@ def test_evidence_points_at_the_words(results) -> None:
 
 
 def test_score_is_100_minus_deductions(results) -> None:
-    for d, rep in results:
+    for _d, rep in results:
         deducted = sum(f.deduction for f in rep.rules)
         assert rep.score == max(0.0, 100.0 - deducted)
         for f in rep.rules:

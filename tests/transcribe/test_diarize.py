@@ -95,7 +95,7 @@ def _splice(paths: list[Path], order: list[int], gap_s: float = 0.6) -> tuple[np
     clips = [decode(p, sample_rate=8000).channels[0] for p in paths]
     rng = np.random.default_rng(0)
     parts, spans, t = [], [], 0.0
-    for k, i in enumerate(order):
+    for _k, i in enumerate(order):
         c = clips[i] / (np.max(np.abs(clips[i])) + 1e-9) * 0.4
         parts += [np.zeros(int(gap_s * 8000), np.float32), c]
         t += gap_s

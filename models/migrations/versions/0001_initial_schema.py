@@ -19,7 +19,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('agents',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -352,11 +352,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_reviews_call_id'), ['call_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_reviews_finding_id'), ['finding_id'], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reviews_finding_id'))
         batch_op.drop_index(batch_op.f('ix_reviews_call_id'))
@@ -428,4 +428,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_agents_team'))
 
     op.drop_table('agents')
-    
+

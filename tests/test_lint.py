@@ -1,0 +1,20 @@
+"""The linter's check of the whole tree (rules and exclusions in pyproject.toml [tool.ruff])."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_ruff_check_passes():
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        pytest.fail("ruff is not installed: ./install.sh installs the dev dependencies")
+    out = subprocess.run([ruff, "check", "--no-cache", "."], cwd=REPO, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
