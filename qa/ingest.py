@@ -109,6 +109,9 @@ class Ingestor:
         self.on_new_job = on_new_job
         self.heartbeat = None  # called after each file a pass ingests (see IngestStatus)
         self._seen: dict[str, Seen] = {}
+        # the source_files rows of this folder's files read so far (path → as _known gives);
+        # a path this ingestor handles is dropped from it and read again
+        self._rows: dict[str, tuple[tuple[int, int], float, str | None]] = {}
         self._lock = threading.Lock()
         if self.settings.filename_pattern:
             re.compile(self.settings.filename_pattern)
@@ -131,12 +134,21 @@ class Ingestor:
                     out.append(p)
         return out
 
-    def _known(self) -> dict[str, tuple[tuple[int, int], float, str | None]]:
-        """path → ((size, mtime_ns), when it was last looked at, its call)."""
-        with session_scope(self.engine) as s:
-            rows = s.execute(select(SourceFile.path, SourceFile.size_bytes, SourceFile.mtime_ns,
-                                    SourceFile.seen_at, SourceFile.call_id))
-            return {p: ((size, mt), _timestamp(seen), cid) for p, size, mt, seen, cid in rows}
+    def _known(self, paths: list[Path]) -> dict[str, tuple[tuple[int, int], float, str | None]]:
+        """path → ((size, mtime_ns), when it was last looked at, its call) of ``paths`` that
+        have a row. Only rows not read before are read (500 paths a query), never the whole
+        table: a pass of ``run`` twice a second costs the new files, not the history."""
+        need = [str(p) for p in paths if str(p) not in self._rows]
+        if need:
+            with session_scope(self.engine) as s:
+                for i in range(0, len(need), 500):
+                    rows = s.execute(select(SourceFile.path, SourceFile.size_bytes,
+                                            SourceFile.mtime_ns, SourceFile.seen_at,
+                                            SourceFile.call_id)
+                                     .where(SourceFile.path.in_(need[i:i + 500])))
+                    self._rows.update({p: ((size, mt), _timestamp(seen), cid)
+                                       for p, size, mt, seen, cid in rows})
+        return self._rows
 
     # -- readiness
 
@@ -160,9 +172,14 @@ class Ingestor:
         """Look at every candidate (or only ``paths``) once; ingest those that are ready."""
         with self._lock:
             result = ScanResult()
-            known = self._known()
+            todo = self.candidates() if paths is None else paths
+            if paths is None:  # files gone from the folder: their rows are not needed again
+                here = {str(p) for p in todo}
+                for gone in [p for p in self._rows if p not in here]:
+                    del self._rows[gone]
+            known = self._known(todo)
             now = time.monotonic()
-            for path in (self.candidates() if paths is None else paths):
+            for path in todo:
                 try:
                     st = path.stat()
                 except FileNotFoundError:
@@ -171,6 +188,7 @@ class Ingestor:
                 k = known.get(str(path))
                 if k is not None and k[0] == (st.st_size, st.st_mtime_ns):
                     if k[2] is not None and _newer_sidecar(path, k[1]):
+                        self._rows.pop(str(path), None)  # its seen_at moves on
                         try:
                             if self.merge_late_sidecar(path, k[2]):
                                 result.call_ids.append(k[2])  # analysed again: wait for it
@@ -183,6 +201,7 @@ class Ingestor:
                     result.pending.append(str(path))
                     continue
                 self._seen.pop(str(path), None)
+                self._rows.pop(str(path), None)  # its row is written now: read it again
                 outcome = self.ingest_or_quarantine(path, st)
                 if outcome is None:
                     result.pending.append(str(path))

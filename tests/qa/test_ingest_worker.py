@@ -536,3 +536,42 @@ def test_health_reports_a_stopped_or_failing_ingestion(tmp_path, monkeypatch):
         r = c.get("/api/v1/health")
         assert r.status_code == 503 and r.json()["ingestion"]["state"] == "stale"
     app.state.engine.dispose()
+
+
+def test_a_pass_reads_only_rows_it_has_not_read_of_its_own_folder(tmp_path):
+    """The watch loop (twice a second in `run`) reads the source_files rows of the folder's
+    new files only: not the whole table (other folders' history), not rows read before."""
+    from sqlalchemy import event
+
+    from models import upgrade
+    db_url = f"sqlite:///{tmp_path / 'qa.db'}"
+    settings = _settings(tmp_path, db_url, stable_s=0.0, sidecar_wait_s=0.0)
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    with session_scope(engine) as s:  # the history of another folder
+        s.add_all(SourceFile(path=f"/old/{i}.mp3", size_bytes=1, mtime_ns=1, outcome="new")
+                  for i in range(1500))
+    inbox = tmp_path / "in"
+    _transcript(inbox / "a.json")
+    _transcript(inbox / "b.json", agent_id="A9")
+    ing = Ingestor(inbox, engine, settings)
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda conn, cur, sql, params, *a: seen.append(sql)
+                 if "source_files" in sql and sql.lstrip().upper().startswith("SELECT") else None)
+    assert ing.scan().new == []  # seen once: ingested when seen unchanged again
+    assert len(ing.scan().new) == 2
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Call)) == 2
+    assert seen and all("WHERE source_files.path" in q for q in seen)  # never the whole table
+    ing.scan()  # reads back the two rows just written
+    seen.clear()
+    for _ in range(3):
+        assert ing.scan().new == []
+    assert seen == []  # nothing new: no query of source_files at all
+    _transcript(inbox / "c.json", agent_id="A10")
+    ing.scan()
+    assert len(ing.scan().new) == 1
+    assert seen and all("WHERE source_files.path" in q for q in seen)
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Call)) == 3
