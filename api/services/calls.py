@@ -338,8 +338,16 @@ def review_queue(db: Session, settings: Settings, *, limit: int = 50,
             ~exists().where(Review.call_id == Call.id)).order_by(Call.started_at.desc()))
         if agent_id:
             passed = passed.where(Call.agent_id == agent_id)
-        ids = [i for i in db.scalars(passed) if _sampled(i, settings.review_sample_share)]
-        for cid in ids[: limit - len(out)]:
+        # read newest first, in batches, until enough are sampled (not every passed call)
+        rows = db.scalars(passed.execution_options(yield_per=500))
+        ids = []
+        for i in rows:
+            if _sampled(i, settings.review_sample_share):
+                ids.append(i)
+                if len(ids) >= limit - len(out):
+                    break
+        rows.close()
+        for cid in ids:
             add(db.get(Call, cid), "sample", [])
     return out
 
