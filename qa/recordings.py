@@ -86,7 +86,7 @@ def _started_at(value: Any, tz_name: str) -> datetime | None:
     return dt.astimezone(timezone.utc)
 
 
-def parse_started_at(value: Any, tz_name: str = "Asia/Shanghai") -> datetime | None:
+def parse_started_at(value: Any, tz_name: str) -> datetime | None:
     """``started_at`` metadata (ISO 8601) as an aware UTC datetime; naive times are local
     (``tz_name``). Unparseable values and times out of range (:func:`started_at_error`) give
     ``None``."""
@@ -96,7 +96,7 @@ def parse_started_at(value: Any, tz_name: str = "Asia/Shanghai") -> datetime | N
         return None
 
 
-def started_at_error(value: Any, tz_name: str = "Asia/Shanghai") -> str | None:
+def started_at_error(value: Any, tz_name: str) -> str | None:
     """Why ``started_at`` metadata cannot be used (a time outside :data:`STARTED_AT_YEARS`),
     as a message for people; ``None`` when it is usable, absent or not a time at all."""
     try:

@@ -85,7 +85,7 @@ def store_report(s, call: Call, report: Any, timings: dict[str, float], *,
         s.flush()
         call.agent_id = str(agent_id)
     if call.started_at is None:
-        call.started_at = parse_started_at(meta.get("started_at"))
+        call.started_at = parse_started_at(meta.get("started_at"), settings.timezone)
     if call.caller_number is None and meta.get("caller_number") is not None:
         call.caller_number = str(meta["caller_number"])
     if tr.duration is not None:

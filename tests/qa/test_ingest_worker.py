@@ -447,9 +447,10 @@ def test_new_calls_are_scored_with_the_form_an_admin_activated(tmp_path, db_url)
 
 def test_a_file_name_read_as_year_one_is_quarantined_and_ingestion_goes_on(tmp_path, db_url):
     from qa.recordings import parse_started_at, started_at_error
-    assert parse_started_at("0001-01-01T00:00:00") is None  # was OverflowError
-    assert "录音时间超出范围" in started_at_error("0001-01-01T00:00:00")
-    assert started_at_error("2026-11-02T09:15:00") is None and started_at_error("x") is None
+    tz = "Asia/Shanghai"
+    assert parse_started_at("0001-01-01T00:00:00", tz) is None  # was OverflowError
+    assert "录音时间超出范围" in started_at_error("0001-01-01T00:00:00", tz)
+    assert started_at_error("2026-11-02T09:15:00", tz) is None and started_at_error("x", tz) is None
     inbox = tmp_path / "in"
     inbox.mkdir()
     bad = inbox / "00010101_000000_A1001_13800000000.wav"

@@ -48,3 +48,23 @@ def test_non_complaint_calls_have_no_follow_up(data_dir, db_url, qa_home):
         store_report(s, call, report, {})
         assert call.follow_up_status is None
         assert call.scenario == "漏水"
+
+
+def test_a_naive_start_time_is_read_in_the_configured_time_zone(data_dir, db_url, qa_home):
+    """A transcript's naive ``started_at`` is local time of ``settings.timezone`` (as at
+    ingestion), not a fixed Asia/Shanghai."""
+    from datetime import datetime, timezone
+
+    from qa.settings import Settings
+    report = _report(data_dir, "pub-001")
+    report.transcript.metadata["started_at"] = "2026-11-02T09:15:00"
+    with session_scope(db_url) as s:
+        call = Call(id="c-tz", content_sha256="t" * 64, source_path="/in/t.json",
+                    filename="t.json")
+        s.add(call)
+        s.flush()
+        store_report(s, call, report, {}, settings=Settings(home=qa_home, timezone="Europe/Berlin"))
+    with session_scope(db_url) as s:
+        got = s.get(Call, "c-tz").started_at
+        got = got if got.tzinfo else got.replace(tzinfo=timezone.utc)
+        assert got == datetime(2026, 11, 2, 8, 15, tzinfo=timezone.utc)  # CET is UTC+1
