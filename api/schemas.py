@@ -240,6 +240,8 @@ class MonitorCreate(BaseModel):
     speaker: Literal["agent", "customer"] | None = None
     filters: dict[str, str] = Field(default_factory=dict, description=(
         "可选：agent_id, estate, scenario, call_type, complaint_type"))
+    alert_calls: int | None = Field(None, ge=0, le=100_000, description=(
+        "一天内提到它的通话达到此数时告警；0 为不告警；不填用系统设置（alert_monitor_calls）"))
 
 
 class MonitorPublic(BaseModel):
@@ -250,6 +252,7 @@ class MonitorPublic(BaseModel):
     speaker: str | None = None
     filters: dict[str, Any] = {}
     active: bool = True
+    alert_calls: int | None = None
     created_at: datetime | None = None
     weeks: list[str] | None = None
     counts: list[int] | None = None

@@ -523,6 +523,9 @@ class Monitor(Base):
     speaker: Mapped[str | None] = mapped_column(String(16))
     filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # calls a day mentioning it that raise an alert (qa.alerts); None: the setting
+    # ``alert_monitor_calls``; 0: no alert
+    alert_calls: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

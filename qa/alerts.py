@@ -5,7 +5,8 @@ An :class:`models.AlertEvent` is something a supervisor must hear about:
 * ``red_line`` — a call with a red-line fail (written by :func:`on_call_stored`, in the
   transaction that stores the call's results);
 * ``low_score`` — a call scored under ``alert_low_score`` (same transaction);
-* ``monitor`` — a monitor (关注词) mentioned in ``alert_monitor_calls`` calls of one local day;
+* ``monitor`` — a monitor (关注词) mentioned in its ``alert_calls`` (default: the setting
+  ``alert_monitor_calls``) calls of one local day;
 * ``overdue_case`` — a complaint or repair case past one of its deadlines (once per case and
   deadline);
 * ``broken_promise`` — a dated promise that passed without a recorded call-back (the
@@ -311,13 +312,14 @@ def _check_monitors(s: Session, settings: Settings, now: datetime) -> int:
     from models import Monitor
     from qa.monitors import MonitorSpec, matching_calls
     from qa.search import QueryError
-    if settings.alert_monitor_calls < 1:
-        return 0
     tz = _local_tz(settings)
     day = now.astimezone(tz).date()
     start = datetime.combine(day, datetime.min.time(), tz).astimezone(timezone.utc)
     n = 0
     for m in s.scalars(select(Monitor).where(Monitor.active.is_(True))):
+        limit = settings.alert_monitor_calls if m.alert_calls is None else m.alert_calls
+        if limit < 1:  # this monitor (or, by default, every monitor) raises no alert
+            continue
         key = f"monitor:{m.id}:{day.isoformat()}"
         if s.scalar(select(AlertEvent.id).where(AlertEvent.dedupe_key == key)) is not None:
             continue
@@ -326,10 +328,10 @@ def _check_monitors(s: Session, settings: Settings, now: datetime) -> int:
                                   start, start + timedelta(days=1))
         except QueryError:
             continue
-        if len(hits) >= settings.alert_monitor_calls:
+        if len(hits) >= limit:
             ev = emit(s, settings, "monitor", key,
                       f"【关注词】“{m.name}” 今日已有 {len(hits)} 通来电提到（阈值 "
-                      f"{settings.alert_monitor_calls}）", now=now,
+                      f"{limit}）", now=now,
                       call_id=hits[-1].call_id,
                       details={"monitor_id": m.id, "query": m.query, "day": day.isoformat(),
                                "calls": [h.call_id for h in hits[:20]]})

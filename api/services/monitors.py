@@ -24,7 +24,7 @@ MAX_RANGE_DAYS = 400
 def public(row: Monitor, weekly: tuple[mon.Series, mon.Trend] | None = None) -> dict[str, Any]:
     out = {"id": row.id, "name": row.name, "query": row.query, "sound": row.sound,
            "speaker": row.speaker, "filters": row.filters or {}, "active": row.active,
-           "created_at": row.created_at}
+           "alert_calls": row.alert_calls, "created_at": row.created_at}
     if weekly:
         ser, tr = weekly
         out.update(weeks=ser.labels, counts=ser.counts, current=tr.current,
@@ -54,7 +54,8 @@ def create(db: Session, user: User, data: dict[str, Any], ip: str | None) -> Mon
         raise Invalid(str(exc)) from None
     name = (data.get("name") or "").strip() or spec.query.strip()
     row = Monitor(name=name[:100], query=spec.query.strip(), sound=spec.sound,
-                  speaker=spec.speaker, filters=spec.filters, created_by=user.id)
+                  speaker=spec.speaker, filters=spec.filters, created_by=user.id,
+                  alert_calls=data.get("alert_calls"))
     db.add(row)
     try:
         db.flush()
@@ -62,7 +63,8 @@ def create(db: Session, user: User, data: dict[str, Any], ip: str | None) -> Mon
         db.rollback()
         raise Conflict(f"已有同名关注词「{name}」/ a monitor with this name exists") from None
     audit(db, user, "monitor.create", "monitor", row.id,
-          {"name": row.name, "query": row.query, "sound": row.sound}, ip)
+          {"name": row.name, "query": row.query, "sound": row.sound,
+           "alert_calls": row.alert_calls}, ip)
     return row
 
 

@@ -95,6 +95,7 @@
       } else if (d.monitor) {
         var m = JSON.parse(d.monitor);
         m.name = fd.get("name") || null;
+        m.alert_calls = fd.get("alert_calls") ? Number(fd.get("alert_calls")) : null;
         await api("POST", "/api/v1/monitors", m);
         flash("已保存为关注词，质检总览和周报将按周统计提及它的通话", "ok");
         busy(form, false);

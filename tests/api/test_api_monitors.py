@@ -2,6 +2,8 @@
 it, counts per day by estate, validation, supervisors only, audit."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from qa.search import highlight, parse_query
 
 
@@ -65,3 +67,35 @@ def test_the_weekly_report_lists_the_monitors(sup, db):
             if datetime(2026, 11, 2, tzinfo=tz) <= db.get(Call, c).started_at
             < datetime(2026, 11, 9, tzinfo=tz)}
     assert row["calls"] == len(week) > 0
+
+
+def test_each_monitor_has_its_own_alert_threshold(sup, db, app):
+    """alert_calls: the calls a day that raise a monitor alert; 0 none; unset the setting."""
+    from datetime import timedelta
+
+    from models import AlertEvent, Call
+    from qa import alerts
+    from qa.assessment_store import local_tz
+    settings = app.state.settings
+    tz = local_tz(settings)
+    days = {}
+    for cid in _calls_saying(db, "师傅", "agent"):
+        day = db.get(Call, cid).started_at
+        day = (day if day.tzinfo else day.replace(tzinfo=timezone.utc)).astimezone(tz).date()
+        days[day] = days.get(day, 0) + 1
+    day, k = max(days.items(), key=lambda x: x[1])
+    made = {}
+    for name, limit in (("一通就报", 1), ("不报", 0), ("默认", None), ("刚好", k),
+                        ("差一通", k + 1)):
+        r = sup.post("/api/v1/monitors", json={"name": name, "query": "师傅", "speaker": "agent",
+                                               "alert_calls": limit})
+        assert r.status_code == 201 and r.json()["alert_calls"] == limit, r.text
+        made[r.json()["id"]] = name
+    assert sup.post("/api/v1/monitors", json={"query": "师傅", "name": "负数",
+                                              "alert_calls": -1}).status_code == 422
+    noon = datetime.combine(day, datetime.min.time(), tz) + timedelta(hours=23)
+    alerts.check_periodic(db, settings.model_copy(update={"alert_monitor_calls": k + 1}), noon)
+    db.flush()
+    fired = {made[e.details["monitor_id"]] for e in db.query(AlertEvent).filter_by(kind="monitor")
+             if e.details.get("monitor_id") in made}
+    assert fired == {"一通就报", "刚好"}, (k, fired)
