@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from models import (Acknowledgement, Agent, Appeal, Call, Finding, MonthlyAssessment, Score,
@@ -227,6 +227,39 @@ def recompute(db: Session, agent_id: str, month: str, *, now: datetime | None = 
     _save(row, a)
     db.flush()
     return a
+
+
+def restamp_red_lines(db: Session, settings: Settings | None = None) -> int:
+    """After a new scoring form: ``Finding.red_line`` and ``Call.red_line`` of the stored
+    calls follow its red lines (set-based, 500 calls a statement), except the calls of closed
+    (frozen) months. A call is a red line when a red-line fail of it is not overturned (by a
+    review or an accepted appeal), as :func:`rescore` has it. Returns the calls looked at."""
+    codes = sorted(grading(db, settings).red_line_codes)
+    tz = local_tz(settings)
+    closed = set(db.execute(select(MonthlyAssessment.agent_id, MonthlyAssessment.month)
+                            .where(MonthlyAssessment.closed.is_(True))).all())
+    ids = []
+    for cid, agent, started in db.execute(select(Call.id, Call.agent_id, Call.started_at)
+                                          .where(Call.status == "done")):
+        if closed and agent and started:
+            local = to_local(started, tz)
+            if (agent, f"{local.year:04d}-{local.month:02d}") in closed:
+                continue
+        ids.append(cid)
+    standing = select(Finding.id).where(
+        Finding.call_id == Call.id, Finding.red_line.is_(True),
+        Finding.review_state.is_distinct_from("overturned"),
+        ~select(Appeal.id).where(Appeal.finding_id == Finding.id,
+                                 Appeal.state == "accepted").exists())
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        db.execute(update(Finding).where(Finding.call_id.in_(chunk)).values(
+            red_line=and_(Finding.status == "fail", Finding.code.in_(codes))
+            if codes else False).execution_options(synchronize_session=False))
+        db.execute(update(Call).where(Call.id.in_(chunk)).values(
+            red_line=standing.exists()).execution_options(synchronize_session=False))
+    db.expire_all()
+    return len(ids)
 
 
 def refresh_months(db: Session, settings: Settings | None = None, *,

@@ -12,7 +12,7 @@ from api.schemas import FormCreate, FormPublic
 from api.services.audit import audit
 from api.services.errors import Invalid, NotFound
 from models import ScoringForm
-from qa.assessment_store import form_from_text, refresh_months
+from qa.assessment_store import form_from_text, refresh_months, restamp_red_lines
 
 router = APIRouter(prefix="/forms", tags=["forms"])
 
@@ -33,12 +33,14 @@ def get_form(form_id: IntId, user: SupervisorUser, db: SessionDep) -> FormPublic
 
 
 def _activate(db, row: ScoringForm, settings) -> None:
-    """Make ``row`` the active form; the open months are graded by it from now on, so they are
-    saved again here (reads only compute them)."""
+    """Make ``row`` the active form; the stored calls' red-line flags (open months) and the
+    open months follow it from now on, so they are saved again here (reads only compute
+    months). No alert is raised for calls a new red line now marks."""
     for other in db.scalars(select(ScoringForm).where(ScoringForm.active.is_(True))):
         other.active = False
     row.active = True
     db.flush()
+    restamp_red_lines(db, settings)
     refresh_months(db, settings)
 
 

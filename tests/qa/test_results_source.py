@@ -210,3 +210,41 @@ def test_grading_follows_the_form_even_when_it_lists_no_red_line(red_lines):
     from qa.assessment import Grading
     form = load_form(yaml.safe_load(_form_yaml(red_lines, 9)))
     assert Grading.from_form(form).red_line_codes == frozenset(red_lines)
+
+
+def test_activating_a_form_restamps_the_stored_calls_but_not_a_closed_month(db_url, qa_home):
+    """The call list's red-line flag and filter read ``Call.red_line``: a new form re-stamps
+    it (and the findings') on the stored calls, an overturned fail stays no red line, and a
+    closed month keeps what it was judged with."""
+    from models import MonthlyAssessment
+    from qa.assessment_store import restamp_red_lines
+    settings = get_settings()
+    with session_scope(db_url) as s:
+        form = _activate(s, ["PO03"], 2)
+        for cid in ("c-open", "c-over"):
+            store_report(s, _new_call(s, cid), _report(cid, form, {"PO02": 0.95, "PO03": 0.95}),
+                         {})
+        over = s.query(Finding).filter_by(call_id="c-over", code="PO02").one()
+        over.review_state = "overturned"
+        old = _new_call(s, "c-old")
+        store_report(s, old, _report("c-old", form, {"PO02": 0.95}), {})
+        old.started_at = datetime(2026, 10, 5, 2, 0, tzinfo=timezone.utc)
+        s.add(MonthlyAssessment(agent_id=AGENT, month="2026-10", closed=True, figures={}))
+        for c in ("c-open", "c-over", "c-old"):
+            s.get(Call, c).status = "done"
+        s.flush()
+        assert [s.get(Call, c).red_line for c in ("c-open", "c-over", "c-old")] == [
+            True, True, False]
+
+        _activate(s, ["PO02"], 3)  # PO02 a red line, PO03 no longer
+        assert restamp_red_lines(s, settings) == 2
+        assert _red(s, "c-open") == {"PO02": True, "PO03": False}
+        assert s.get(Call, "c-open").red_line is True
+        assert _red(s, "c-over") == {"PO02": True, "PO03": False}
+        assert s.get(Call, "c-over").red_line is False  # its PO02 was overturned
+        assert _red(s, "c-old") == {"PO02": False} and s.get(Call, "c-old").red_line is False
+
+        _activate(s, [], 4)
+        restamp_red_lines(s, settings)
+        assert s.get(Call, "c-open").red_line is False and _red(s, "c-open") == {
+            "PO02": False, "PO03": False}
