@@ -208,6 +208,8 @@ def run_cmd(host: str | None, port: int | None, inbox: Path | None, workers: int
     Example: hotline-qa run --port 8000
     """
     s = _settings()
+    from qa.settings import require_device
+    require_device(s)  # HOTLINE_QA_DEVICE=cuda on a machine without a GPU: say so now
     host, port = host or s.host, port or s.port
     url = s.effective_database_url
     Path(s.home).mkdir(parents=True, exist_ok=True)

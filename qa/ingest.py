@@ -845,6 +845,9 @@ def ingest_cmd(folder: Path, once: bool, fmt: str, workers: int | None,
                 f"文件名规则不是有效的正则表达式 / invalid filename pattern: {exc}") from exc
     if not folder.is_dir():
         raise click.ClickException(f"找不到录音文件夹 / no such folder: {folder}")
+    if (executor or settings.executor) != "celery":  # our own workers recognise here
+        from qa.settings import require_device
+        require_device(settings)
     from qa.pii import install_log_masking
     install_log_masking(settings.effective_database_url)  # the masking policy's ``logs``
 

@@ -174,3 +174,16 @@ def resolve_secret_key(settings: Settings) -> str:
                 fh.write(secrets.token_urlsafe(48))
             logging.getLogger("hotline_qa").info("generated a new secret key in %s", path)
     return path.read_text().strip()
+
+
+def require_device(settings: "Settings") -> tuple[str, str]:
+    """The recognition device and precision (``HOTLINE_QA_DEVICE``, ``HOTLINE_QA_COMPUTE_TYPE``)
+    for a command that starts workers: a device that is not here stops it at once with the
+    message (:class:`click.ClickException`), before any recording waits on it."""
+    import click  # noqa: PLC0415 - the commands' library, not the core's
+
+    from transcribe.settings import DeviceError  # noqa: PLC0415
+    try:
+        return settings.resolved_device()
+    except DeviceError as exc:
+        raise click.ClickException(str(exc)) from exc

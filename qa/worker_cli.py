@@ -33,6 +33,8 @@ def worker_cmd(processes: int | None, celery: bool, db_url: str | None,
     if db_url:
         settings = settings.model_copy(update={"database_url": db_url})
     url = settings.effective_database_url
+    from qa.settings import require_device
+    require_device(settings)
     from qa.transcript_index import ensure_current
     try:
         upgrade(url)

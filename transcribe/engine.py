@@ -99,13 +99,15 @@ class DecodeOptions:
 
 
 @lru_cache(maxsize=2)
-def _load_model(path: str, compute_type: str, cpu_threads: int):
+def _load_model(path: str, compute_type: str, cpu_threads: int, device: str = "cpu"):
     from faster_whisper import WhisperModel  # noqa: PLC0415 - heavy
 
     from transcribe.features import BoundedFeatureExtractor  # noqa: PLC0415
 
-    logger.info("loading ASR model %s (%s, %d threads)", path, compute_type, cpu_threads)
-    model = WhisperModel(path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads)
+    logger.info("loading ASR model %s (%s on %s, %d threads)", path, compute_type, device,
+                cpu_threads)
+    model = WhisperModel(path, device=device, compute_type=compute_type,
+                         cpu_threads=cpu_threads)
     # the same features, computed in blocks (faster-whisper's take ~40 times the audio)
     model.feature_extractor = BoundedFeatureExtractor(**model.feat_kwargs)
     return model
@@ -314,8 +316,9 @@ class Transcriber:
                 settings.estate_names())
         self.vocabulary = vocabulary
         self._correct = SoundAlikeCorrector(vocabulary) if vocabulary.use_correction else None
-        self.model = _load_model(str(self.model_path), settings.compute_type,
-                                 settings.cpu_threads)
+        self.device, self.compute_type = settings.resolved_device()
+        self.model = _load_model(str(self.model_path), self.compute_type,
+                                 settings.cpu_threads, self.device)
 
     # -- one channel ------------------------------------------------------------------------
     def _recognise(self, samples: np.ndarray) -> _Recognised:
@@ -509,7 +512,7 @@ class Transcriber:
             "agent_channel": agent_channel if audio.n_channels == 2 and not identical else None,
             "settings": {"language": "zh", "beam_size": self.options.beam_size, "vad": True,
                          "word_timestamps": True, "condition_on_previous_text": False,
-                         "compute_type": self.settings.compute_type,
+                         "device": self.device, "compute_type": self.compute_type,
                          "cpu_threads": self.settings.cpu_threads,
                          "hotwords": self.vocabulary.hotword_text() is not None,
                          "sound_alike_correction": self._correct is not None},
