@@ -1,7 +1,11 @@
 """A stand-in analyzer for the ingestion/worker tests (settings ``analyzer``).
 
 It decodes audio for real (so bad files fail exactly as in production) and reads transcript
-JSON for real, but skips ASR and rules, returning a small fixed report. Metadata steers it:
+JSON for real, but skips ASR and rules: it returns a small fixed set of findings (:data:`FINDINGS`)
+scored by the product's scorer (:func:`qa.scoring.score_findings`, with the form the worker
+passes, as :func:`qa.engine.analyze` does). With the shipped form that is score 80.0, a red
+line (PO03 deducts 20) and one fail routed to review (CP01, under ``review_confidence``, deducts
+nothing). Metadata steers it:
 ``sleep`` (seconds, to be killed mid-job), ``die`` (the worker process kills itself with
 SIGKILL, as the kernel's OOM killer would) and ``flaky`` (fail with a transient error until
 attempt N, counted in ``$HOTLINE_QA_HOME/flaky``). Every run is counted per file in
@@ -17,7 +21,14 @@ import time
 from pathlib import Path
 
 from qa.records import Evidence, Finding, Report, Transcript, Utterance
+from qa.scoring import load_form, score_findings
 from qa.settings import Settings
+
+#: (code, status, confidence, message) of the findings :func:`fake_analyzer` reports, in order;
+#: ``deduction`` / ``needs_review`` are the scorer's
+FINDINGS = (("GR02", "pass", 0.97, None),
+            ("PO03", "fail", 0.9, "与客户争执"),      # confident: deducts, a red line
+            ("CP01", "fail", 0.6, "投诉应对方式不当"))  # under review_confidence: to review
 
 
 def settings_for(tmp_path: Path, db_url: str, **kw) -> Settings:
@@ -64,10 +75,15 @@ def fake_analyzer(path: Path, metadata: dict, media_type: str, form=None) -> Rep
             raise ConnectionError(f"flaky attempt {n}")
     if meta.get("sleep"):
         time.sleep(float(meta["sleep"]))
-    rules = [Finding("GR02", "pass", 0.97),
-             Finding("PO03", "fail", 0.6, "与客户争执", [Evidence("agent", 0.0, 1.0, "您好")],
-                     deduction=10, needs_review=True)]
-    return Report(call_id=None, score=90.0, red_line=True, rules=rules, transcript=tr,
-                  call_type="complaint", complaint_type="vent", complaint_confidence=0.8,
-                  extra={"call_type_confidence": 0.9,
+    rules = [Finding(code, status, conf, msg,
+                     [Evidence("agent", 0.0, 1.0, "您好")] if status == "fail" else [])
+             for code, status, conf, msg in FINDINGS]
+    scoring_form = load_form(form)
+    s = score_findings(rules, scoring_form)
+    return Report(call_id=None, score=round(s.score, 1), red_line=s.red_line, rules=rules,
+                  transcript=tr, call_type="complaint", complaint_type="vent",
+                  complaint_confidence=0.8,
+                  extra={"needs_review": bool(s.needs_review), "score_breakdown": s.breakdown,
+                         "form": {"name": scoring_form.name, "version": scoring_form.version},
+                         "call_type_confidence": 0.9,
                          "timings": {"rules": round(time.perf_counter() - t0, 4)}})

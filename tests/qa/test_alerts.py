@@ -27,6 +27,7 @@ from qa.records import Transcript
 from qa.results import store_report
 from qa.settings import Settings
 from tests.qa.alert_receivers import SmtpBox, start_http_receiver
+from tests.waiting import wait_for
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SECRET = "SECa8c1e5b7d3f2a9f3a9"
@@ -144,10 +145,7 @@ def test_every_channel_kind_gets_its_real_format_and_signature(db_url, settings,
         assert (e["id"], e["kind"], e["call_id"], e["url"]) == (eid, "red_line", "pub-012", link)
         assert phone not in hook.body.decode()
 
-        for _ in range(100):
-            if smtp.messages:
-                break
-            time.sleep(0.05)
+        wait_for(lambda: smtp.messages, timeout=10, what="the mail to reach the SMTP server")
         ((rcpts, mail),) = smtp.messages
         assert sorted(rcpts) == ["boss@example.com", "qa@example.com"]
         assert mail["Subject"] == title and link in mail.get_content()
@@ -261,7 +259,7 @@ def test_a_sender_killed_mid_send_loses_nothing_and_sends_once(db_url, settings,
             p.kill()
     assert _states(db_url) == {"sending": 3}  # all three claimed by the dead sender
     receiver.gate.set()
-    time.sleep(0.3)
+    receiver.wait_for(1, timeout=10)  # the request in flight reaches the receiver
     # the request in flight when it died reached the receiver (its body was in the socket);
     # the other two were committed as claimed and never sent
     (inflight,) = [r.json()["events"][0]["call_id"] for r in receiver.requests]

@@ -70,4 +70,4 @@ def test_jobs_run_on_two_celery_worker_processes(tmp_path, pg_url):
         pids = {w.split(":")[1] for w in workers}
         assert str(os.getpid()) not in pids          # processed by the Celery workers
         assert len(pids) == 2, workers                # both worker processes took jobs
-        assert all(c.score == 90.0 for c in s.scalars(select(Call).where(Call.status == "done")))
+        assert all(c.score == 80.0 for c in s.scalars(select(Call).where(Call.status == "done")))
