@@ -36,6 +36,7 @@ import time
 from collections import Counter
 from contextlib import redirect_stdout
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -73,6 +74,28 @@ def _score(tp: Counter, fp: Counter, fn: Counter) -> list[str]:
     return rows
 
 
+def _pair(want: list[tuple[str, float, float, Any]], found: list, tp: Counter, fp: Counter,
+          fn: Counter) -> tuple[list[tuple[str, float, float, Any]], list]:
+    """Pair gold mentions ``(kind, start, end, label)`` one to one with found spans (``kind``,
+    ``start``, ``end``: characters or seconds) of the same kind that overlap them; counts
+    them; returns the mentions missed and the spans left over (false positives)."""
+    used: set[int] = set()
+    missed = []
+    for kind, a, b, label in want:
+        hit = next((i for i, s in enumerate(found) if i not in used and s.kind == kind
+                    and s.start < b and a < s.end), None)
+        if hit is None:
+            fn[kind] += 1
+            missed.append((kind, a, b, label))
+        else:
+            used.add(hit)
+            tp[kind] += 1
+    extra = [s for i, s in enumerate(found) if i not in used]
+    for s in extra:
+        fp[s.kind] += 1
+    return missed, extra
+
+
 def _match(text: str, gold: list[tuple[str, str]], tag: str, tp: Counter, fp: Counter,
            fn: Counter, errors: list[str]) -> None:
     """Score ``pii.detect(text)`` against the gold ``(kind, text)`` mentions of ``text``."""
@@ -85,21 +108,9 @@ def _match(text: str, gold: list[tuple[str, str]], tag: str, tp: Counter, fp: Co
         if a < 0:
             raise SystemExit(f"{tag}: gold text {g!r} is not in {text!r}")
         want.append((kind, a, a + len(g), g))
-    found = pii.detect(text)
-    used: set[int] = set()
-    for kind, a, b, g in want:
-        hit = next((i for i, s in enumerate(found) if i not in used and s.kind == kind
-                    and s.start < b and a < s.end), None)
-        if hit is None:
-            fn[kind] += 1
-            errors.append(f"{tag} missed {kind} {g!r} in {text!r}")
-        else:
-            used.add(hit)
-            tp[kind] += 1
-    for i, s in enumerate(found):
-        if i not in used:
-            fp[s.kind] += 1
-            errors.append(f"{tag} false positive {s.kind} {s.text!r} in {text!r}")
+    missed, extra = _pair(want, pii.detect(text), tp, fp, fn)
+    errors += [f"{tag} missed {kind} {g!r} in {text!r}" for kind, _, _, g in missed]
+    errors += [f"{tag} false positive {s.kind} {s.text!r} in {text!r}" for s in extra]
 
 
 def on_truth(truth: dict[str, dict], gold: dict[str, list]) -> tuple[list[str], list[str]]:
@@ -152,21 +163,13 @@ def on_recognition(truth, gold, cache: Path) -> list[str]:
         recog = doc.get("utterances") or []
         found = [w for u, sp in zip(recog, pii.transcript_spans(recog))
                  for w in pii.utterance_spans(u, spans=sp)[1]]
-        used: set[int] = set()
-        for kind, text, idx in gold.get(cid) or []:
-            a, b = utts[idx]["start"] - 1.0, utts[idx]["end"] + 1.0
-            hit = next((i for i, w in enumerate(found) if i not in used and w.kind == kind
-                        and w.start < b and a < w.end), None)
-            if hit is None:
-                fn[kind] += 1
-                errors.append(f"{cid} u{idx} not masked: {kind} {text!r}")
-            else:
-                used.add(hit)
-                tp[kind] += 1
-        for i, w in enumerate(found):
-            if i not in used:
-                fp[w.kind] += 1
-                errors.append(f"{cid} false positive at {w.start:.1f} s: {w.kind} {w.text!r}")
+        want = [(kind, utts[idx]["start"] - 1.0, utts[idx]["end"] + 1.0, (idx, text))
+                for kind, text, idx in gold.get(cid) or []]
+        missed, extra = _pair(want, found, tp, fp, fn)
+        errors += [f"{cid} u{idx} not masked: {kind} {text!r}"
+                   for kind, _, _, (idx, text) in missed]
+        errors += [f"{cid} false positive at {w.start:.1f} s: {w.kind} {w.text!r}"
+                   for w in extra]
         want = _values([(k, t) for k, t, *_ in gold.get(cid) or []])
         values = {(s.kind, s.value) for u in doc.get("utterances") or []
                   for s in pii.detect(u.get("text") or "")}

@@ -101,6 +101,13 @@ def to_local(ts: datetime | None, tz: ZoneInfo) -> datetime | None:
     return ts.astimezone(tz).replace(tzinfo=None)
 
 
+def local_month(ts: datetime, tz: ZoneInfo) -> str:
+    """The ``YYYY-MM`` month a stored (UTC) timestamp falls in, local time (the month a call
+    counts in)."""
+    local = to_local(ts, tz)
+    return f"{local.year:04d}-{local.month:02d}"
+
+
 def appeal_state_of(appeals: Iterable[Appeal]) -> str | None:
     states = [a.state for a in appeals]
     for s in ("accepted", "open", "rejected"):
@@ -241,10 +248,8 @@ def restamp_red_lines(db: Session, settings: Settings | None = None) -> int:
     ids = []
     for cid, agent, started in db.execute(select(Call.id, Call.agent_id, Call.started_at)
                                           .where(Call.status == "done")):
-        if closed and agent and started:
-            local = to_local(started, tz)
-            if (agent, f"{local.year:04d}-{local.month:02d}") in closed:
-                continue
+        if closed and agent and started and (agent, local_month(started, tz)) in closed:
+            continue
         ids.append(cid)
     standing = select(Finding.id).where(
         Finding.call_id == Call.id, Finding.red_line.is_(True),
@@ -289,8 +294,8 @@ def recompute_for_call(db: Session, call: Call, settings: Settings | None = None
     """Recompute the month of the call's agent (after a review or appeal changed a finding)."""
     if not call.agent_id or not call.started_at:
         return None
-    local = to_local(call.started_at, local_tz(settings))
-    return recompute(db, call.agent_id, f"{local.year:04d}-{local.month:02d}", settings=settings)
+    return recompute(db, call.agent_id, local_month(call.started_at, local_tz(settings)),
+                     settings=settings)
 
 
 #: ``Score.reason`` of the row :func:`qa.results.store_report` writes for each analysis: the
@@ -408,8 +413,8 @@ def appeal_deadline_for(db: Session, call: Call, settings: Settings | None = Non
     settings = settings or get_settings()
     if call.result_available_at is None:
         return None
-    local = to_local(call.started_at or call.result_available_at, local_tz(settings))
-    if is_closed(db, call.agent_id, f"{local.year:04d}-{local.month:02d}"):
+    if is_closed(db, call.agent_id,
+                 local_month(call.started_at or call.result_available_at, local_tz(settings))):
         return datetime(1970, 1, 1, tzinfo=timezone.utc)
     ra = call.result_available_at
     ra = ra if ra.tzinfo else ra.replace(tzinfo=timezone.utc)

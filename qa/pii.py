@@ -302,7 +302,7 @@ def _fuzzy_phones(text: str, taken: list[tuple[int, int]]) -> list[PiiSpan]:
         a = next((k for k in range(m.end(), min(n, m.end() + 14)) if digit(k)), None)
         if a is None or not free(a) or any(s.start <= a < s.end for s in out):
             continue
-        j, last, digits, other, run = a, a, [], 0, 0
+        j, last, digits, run = a, a, [], 0
         while j < n and free(j) and j - a < 30:
             c = text[j]
             if digit(j):
@@ -312,7 +312,6 @@ def _fuzzy_phones(text: str, taken: list[tuple[int, int]]) -> list[PiiSpan]:
                 pass
             elif _CJK.match(c) and run < 2:
                 run += 1
-                other += 1
             else:
                 break
             j += 1

@@ -97,8 +97,7 @@ def default_month(db, settings, agent_id: str | None = None) -> str:
     if db.scalar(q.where(Call.started_at >= start, Call.started_at < end).limit(1)) is None:
         latest = db.scalar(q.order_by(Call.started_at.desc()).limit(1))
         if latest is not None:
-            local = store.to_local(latest, tz)
-            month = f"{local.year:04d}-{local.month:02d}"
+            month = store.local_month(latest, tz)
     return month
 
 
@@ -441,8 +440,7 @@ def month_of_call(detail: dict[str, Any], settings) -> str | None:
     started = detail.get("started_at")
     if not started:
         return None
-    local = store.to_local(started, store.local_tz(settings))
-    return f"{local.year:04d}-{local.month:02d}"
+    return store.local_month(started, store.local_tz(settings))
 
 
 def agent_month(db, agent_id: str | None, month: str | None, settings) -> dict[str, Any] | None:

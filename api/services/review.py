@@ -17,7 +17,7 @@ from api.services.calls import get_call, get_finding
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound
 from models import Appeal, Call, Classification, Finding, Review, User
 from qa.assessment_store import (appeal_deadline_for, is_closed, local_tz, recompute_for_call,
-                                 rescore, to_local)
+                                 local_month, rescore)
 from qa.settings import Settings
 
 MONTH_CLOSED = "该月考核已关账，不能再更改 / the month is closed"
@@ -26,8 +26,7 @@ MONTH_CLOSED = "该月考核已关账，不能再更改 / the month is closed"
 def _month_closed(db: Session, call: Call, settings: Settings) -> bool:
     if not call.started_at or not call.agent_id:
         return False
-    local = to_local(call.started_at, local_tz(settings))
-    return is_closed(db, call.agent_id, f"{local.year:04d}-{local.month:02d}")
+    return is_closed(db, call.agent_id, local_month(call.started_at, local_tz(settings)))
 
 
 def review_finding(db: Session, user: User, finding_id: int, decision: str,
