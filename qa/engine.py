@@ -11,7 +11,7 @@ import logging
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from classifiers.records import Classification
 from qa.acts import ActSource, default_tagger
@@ -22,9 +22,12 @@ from qa.records import Finding, Report, Transcript
 from qa.rules import Rule, RuleContext, rule_classes
 from qa.scoring import ScoringForm, load_form, score_findings
 
+if TYPE_CHECKING:
+    from qa.custom_rules import RuleSet
+
 log = logging.getLogger("hotline_qa.engine")
 
-__all__ = ["analyze", "build_rules", "default_classifier", "run_rules",
+__all__ = ["analyze", "build_rules", "default_classifier", "rules_of_set", "run_rules",
            "speaker_review_reasons"]
 
 _lock = threading.Lock()
@@ -72,6 +75,35 @@ def build_rules(config: Mapping | str | Path | None = None) -> tuple[Rule, ...]:
     return tuple(cls(**cfg[cls.code]) for cls in rule_classes())
 
 
+_SET_RULES: dict[tuple[str, str | None], tuple[Rule, ...]] = {}
+
+
+def rules_of_set(rule_set: "RuleSet", config: Mapping | str | Path | None = None
+                 ) -> tuple[Rule, ...]:
+    """The built-in rules with ``rule_set``'s overrides over ``config``, then its custom
+    rules (cached per rule set and configuration path)."""
+    over = rule_set.config()
+    if over is not None and isinstance(config, Mapping):
+        merged = {**config, "rules": {**(config.get("rules") or {}), **over["rules"]}}
+        return build_rules(merged) + rule_set.custom_rules
+    if over is not None and config is not None:
+        raise ConfigError("a configuration file and rule-document overrides cannot be "
+                          "combined; give the configuration as a mapping")
+    if isinstance(config, Mapping):
+        return build_rules(config) + rule_set.custom_rules
+    key = (rule_set.key, None if config is None else str(Path(config).resolve()))
+    with _lock:
+        hit = _SET_RULES.get(key)
+    if hit is None:
+        hit = (build_rules(over) if over is not None else build_rules(config)) \
+            + rule_set.custom_rules
+        with _lock:
+            if len(_SET_RULES) > 16:
+                _SET_RULES.clear()
+            _SET_RULES[key] = hit
+    return hit
+
+
 def run_rules(ctx: RuleContext, rules: tuple[Rule, ...]) -> list[Finding]:
     """Each rule's finding, in catalogue order. A rule that crashes gives ``n/a`` with a
     note (logged), never a guess."""
@@ -90,8 +122,9 @@ def analyze(transcript: Transcript | Mapping, *, classifier: CallClassifier | No
             classification: Classification | None = None,
             form: ScoringForm | str | Path | Mapping | None = None,
             config: Mapping | str | Path | None = None,
-            tagger: ActSource | None | bool = None) -> Report:
-    """Check one call: run the 28 rules, classify, score.
+            tagger: ActSource | None | bool = None,
+            rule_set: "RuleSet | None" = None) -> Report:
+    """Check one call: run the 28 rules (and the active custom rules), classify, score.
 
     ``transcript``: a :class:`Transcript` or a RULES.md transcript document (dict).
     ``classification``: use this call type instead of classifying; else ``classifier``
@@ -108,7 +141,11 @@ def analyze(transcript: Transcript | Mapping, *, classifier: CallClassifier | No
     if not isinstance(transcript, Transcript):
         transcript = Transcript.from_dict(dict(transcript))
     scoring_form = load_form(form)
-    rules = build_rules(config)
+    if rule_set is not None:
+        scoring_form = rule_set.form(scoring_form)
+        rules = rules_of_set(rule_set, config)
+    else:
+        rules = build_rules(config)
     if classification is None and classifier is not False:
         clf = classifier if classifier not in (None, True) else default_classifier()
         if clf is not None:

@@ -1,7 +1,7 @@
 """The scoring form (评分表) and the scorer.
 
 A form is a YAML file: ``weights`` (deduction per rule code on a fail; every catalogue code
-must be listed), ``red_lines`` (codes whose confirmed fail makes the month C; optional: a form
+must be listed, custom codes X001 … may be), ``red_lines`` (codes whose confirmed fail makes the month C; optional: a form
 that names none takes the rules marked ``red_line`` in the catalogue,
 :func:`qa.rules.red_line_codes`, as the shipped form does; a list, even an empty one,
 replaces them), ``review_confidence`` (fails under it go to review and deduct nothing), ``grades``
@@ -94,20 +94,24 @@ def parse_form(data: Any, source: str = "form", codes: Iterable[str] | None = No
     weights = data["weights"]
     if not isinstance(weights, Mapping):
         raise FormError(f"{source}: 'weights' must be a mapping of rule code to deduction")
+    from qa.custom_rules import CUSTOM_CODE
     for code in weights:
-        if code not in codes:
+        if code not in codes and not CUSTOM_CODE.match(str(code)):
             raise FormError(f"{source}: weights.{code}: unknown rule code")
     missing = [c for c in codes if c not in weights]
     if missing:
         raise FormError(f"{source}: weights: missing rule code(s) {', '.join(missing)}")
-    w = {c: _number(f"{source}: weights.{c}", weights[c], 0, 100) for c in codes}
+    # custom codes (X001 …, rule documents) are optional: unnamed ones take their document's
+    # default weight
+    w = {c: _number(f"{source}: weights.{c}", weights[c], 0, 100)
+         for c in [*codes, *sorted(set(weights) - set(codes))]}
     # absent: the rule classes' red lines (one list); present: the form's, which may add or
     # remove red lines
     red = data.get("red_lines", sorted(c for c in red_line_codes() if c in codes))
     if not isinstance(red, list):
         raise FormError(f"{source}: 'red_lines' must be a list of rule codes")
     for c in red:
-        if c not in codes:
+        if c not in codes and not CUSTOM_CODE.match(str(c)):
             raise FormError(f"{source}: red_lines: unknown rule code {c!r}")
     thr = _number(f"{source}: review_confidence", data["review_confidence"], 0, 1)
     grades = data["grades"]

@@ -32,7 +32,7 @@ print(len(mods), ",".join(loaded))
 
 CORE = ["qa.records", "qa.rules", "qa.matching", "qa.configuration", "qa.scoring",
         "qa.engine", "qa.assessment", "qa.reports", "qa.numbers", "qa.workcal", "qa.acts",
-        "qa.search", "qa.topics", "qa.pii"]
+        "qa.search", "qa.topics", "qa.pii", "qa.custom_rules"]
 
 
 def _probe(names: list[str], forbidden: list[str], walk: bool) -> tuple[int, list[str]]:
