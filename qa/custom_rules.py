@@ -73,7 +73,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Iterable, Mapping
 
 import yaml
@@ -614,8 +614,8 @@ class CustomRule(Rule):
         scope = self._scope(arg, ctx)
         kw: dict[str, Any] = {"exact_only": arg.get("match") == "exact"}
         if arg.get("exclude"):
-            kw["exclude"] = tuple(_resolved(arg["exclude"]))
-        ms = ctx.find(scope, tuple(_resolved(arg["phrases"])), **kw)
+            kw["exclude"] = _resolved(arg["exclude"])
+        ms = ctx.find(scope, _resolved(arg["phrases"]), **kw)
         if len(ms) >= int(arg.get("min_count", 1)):
             return _Result(True, max(m.confidence for m in ms),
                            [m.evidence() for m in ms], [m.start for m in ms])
@@ -653,7 +653,7 @@ class CustomRule(Rule):
 
     def _op_silence(self, arg: Mapping, ctx: RuleContext) -> _Result:
         utts = sorted(ctx.transcript.utterances, key=lambda u: u.start)
-        allowed = tuple(_resolved(arg.get("except") or ()))
+        allowed = _resolved(arg.get("except") or ())
         need = float(arg["min_seconds"])
         gaps = []
         last_end, last_u = None, None
@@ -751,13 +751,19 @@ def _chars(text: str) -> int:
     return len(_PUNCT.sub("", text))
 
 
-def _resolved(items: Iterable[str]) -> list[str]:
+def _resolved(items: Iterable[str]) -> tuple[str, ...]:
+    """``items`` with each ``@name`` replaced by the shared list (cached per list)."""
+    return _resolve_cached(tuple(items))
+
+
+@lru_cache(maxsize=4096)
+def _resolve_cached(items: tuple[str, ...]) -> tuple[str, ...]:
     from qa.configuration import _defaults
     shared = _defaults().get("phrases") or {}
     out: list[str] = []
     for p in items:
         out.extend(shared.get(p[1:], [p]) if p.startswith("@") else [p])
-    return list(dict.fromkeys(out))
+    return tuple(dict.fromkeys(out))
 
 
 def act_of_examples(tagger: Any, examples: list[str], speaker: str = "agent",
