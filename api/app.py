@@ -76,7 +76,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+        detail = getattr(exc, "fields", None) or exc.message  # InvalidFields: every problem
+        return JSONResponse({"detail": detail}, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -90,6 +91,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.include_router(module.router, prefix=API_PREFIX)
     from api.routes import alerts as alert_routes  # 告警 (issue #18 part 1)
     app.include_router(alert_routes.router, prefix=API_PREFIX)
+    from api.routes import calibration as calibration_routes  # 一致性、抽检、校准 (#16 part 3)
+    app.include_router(calibration_routes.router, prefix=API_PREFIX)
+    from api.routes import rule_studio  # 规则工作室 (issue #16)
+    app.include_router(rule_studio.router, prefix=API_PREFIX)
 
     @app.get(f"{API_PREFIX}/health", tags=["meta"], summary="服务状态 / liveness",
              responses={503: {"description": "录音收取已停止或出错 / ingestion stopped or "

@@ -688,3 +688,310 @@ class AlertTestResult(BaseModel):
     ok: bool
     status: int | None = None
     error: str | None = None
+
+
+# --- rule studio (规则工作室) ----------------------------------------------------------------------
+
+class RuleVersionCreate(BaseModel):
+    yaml_text: str = Field(min_length=1, max_length=100_000,
+                           description="规则文档（YAML 或 JSON）：自定义规则 code/name/passes_when，"
+                                       "或修改内置规则 override/settings")
+    comment: str | None = Field(None, max_length=500, description="本版说明")
+
+
+class RuleVersionPublic(BaseModel):
+    code: str
+    version: int
+    sha256: str
+    name: str
+    red_line: bool
+    weight: float | None = None
+    comment: str | None = None
+    created_by: str | None = None
+    created_at: datetime | None = None
+    active: bool
+    yaml_text: str | None = None
+
+
+class RuleDocumentPublic(BaseModel):
+    code: str
+    kind: Literal["custom", "override"]
+    name: str
+    active_version: int | None = Field(None, description="生效的版本（空：未启用）")
+    latest_version: int | None = None
+    red_line: bool
+    weight: float | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    versions: list[RuleVersionPublic] = Field(default_factory=list)
+
+
+class RuleDryRunRequest(BaseModel):
+    """The document to try (its text, or a saved ``code`` and ``version``: default the latest)
+    and the stored calls: the last ``last_n`` (default 200), or those started from
+    ``date_from`` to ``date_to``."""
+
+    yaml_text: str | None = Field(None, min_length=1, max_length=100_000)
+    code: str | None = Field(None, min_length=1, max_length=16)
+    version: int | None = Field(None, ge=1, le=2_147_483_647)
+    last_n: int | None = Field(None, ge=1, le=100_000)
+    date_from: date | None = None
+    date_to: date | None = None
+    max_items: int = Field(500, ge=0, le=10_000,
+                           description="最多列出的通话数（不合格的在前）/ calls listed, fails first")
+
+
+class RuleDryRunItem(BaseModel):
+    call_id: str | None = None
+    started_at: datetime | None = None
+    agent_id: str | None = None
+    agent_name: str | None = None
+    status: Literal["pass", "fail", "n/a"]
+    confidence: float
+    message: str | None = None
+    evidence: list[dict[str, Any]] = Field(default_factory=list)
+    verdict: Literal["pass", "fail"] | None = Field(
+        None, description="主管对该规则以往不合格项的结论：fail 维持，pass 推翻")
+
+
+class RuleDryRunResult(BaseModel):
+    code: str
+    reference_code: str = Field(description="以哪个规则的复核结论计算准确率 / whose verdicts")
+    calls: int
+    counts: dict[str, int]
+    verdicts: dict[str, int] = Field(default_factory=dict, description=(
+        "calls, true_fail, false_fail, missed_fail, true_pass"))
+    precision: float | None = None
+    recall: float | None = None
+    seconds: float
+    items: list[RuleDryRunItem] = Field(default_factory=list)
+    items_truncated: bool = False
+
+
+class RuleRescoreRequest(BaseModel):
+    date_from: date
+    date_to: date
+
+
+class RuleRescoreResult(BaseModel):
+    date_from: date
+    date_to: date
+    active_rules: list[str] = Field(default_factory=list, description="生效的规则版本，如 X001:v2")
+    queued: int = Field(description="排队重新分析的通话数")
+    closed_month: int = Field(0, description="所在月份已关闭、未重新分析的通话数")
+    busy: int = Field(0, description="正在处理、未重复排队的通话数")
+    no_transcript: int = Field(0, description="没有保存转写文本的通话数")
+
+
+# --- calibration and sampling (issue #16 part 3) ----------------------------------------------------
+
+Label = Literal["pass", "fail", "n/a"]
+RuleCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,16}$", description="规则代码，如 GR01")]
+SAMPLE_MONTH = r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$"
+
+
+class SampleCreate(BaseModel):
+    """A random draw: a month, or an inclusive range of local dates (not both)."""
+
+    name: str | None = Field(None, max_length=200, description="名称（不填：随机抽检 + 时间段）")
+    month: str | None = Field(None, pattern=SAMPLE_MONTH, description="YYYY-MM")
+    date_from: date | None = Field(None, description="开始日期（含）")
+    date_to: date | None = Field(None, description="结束日期（含）")
+    size: int = Field(ge=1, le=500, description="抽取的通话数")
+    seed: int | None = Field(None, ge=0, le=2**31 - 1,
+                             description="随机种子（不填：随机生成并记录）/ the seed, recorded")
+    agent_id: str | None = Field(None, min_length=1, max_length=64, description="只抽该客服的通话")
+
+
+class CalibrationDraw(SampleCreate):
+    size: int = Field(ge=1, le=50, description="抽取的通话数（最多 50）")
+
+
+class SamplePublic(BaseModel):
+    id: int
+    name: str
+    purpose: Literal["review", "calibration"]
+    seed: int
+    date_from: date
+    date_to: date
+    month: str | None = None
+    agent_id: str | None = None
+    size: int
+    population: int = Field(description="抽样时该时间段已分析的通话数")
+    population_sha256: str
+    call_ids: list[str] = Field(description="抽中的通话（按抽取顺序）")
+    created_by: str | None = None
+    created_at: datetime
+    calls_checked: int = 0
+    fails: int = Field(0, description="抽中通话的不合格项数")
+    pending: int = Field(0, description="其中待复核")
+    reviewed: int = Field(0, description="其中已复核（维持或推翻）")
+
+
+class SampleCallPublic(BaseModel):
+    call: CallSummary
+    position: int
+    fails: int = 0
+    pending: int = 0
+    upheld: int = 0
+    overturned: int = 0
+    checked_at: datetime | None = None
+    checked_by: str | None = None
+
+
+class SampleDetail(SamplePublic):
+    calls: list[SampleCallPublic] = []
+    reproducible: bool = Field(description="用记录的种子重抽是否得到同样的通话")
+    reproducible_note: str = ""
+
+
+class AgreementGroup(BaseModel):
+    fails: int = Field(description="机器判为不合格的项数")
+    upheld: int
+    overturned: int
+    pending: int
+    agreement: float | None = Field(None, description="维持 / 已复核，%")
+    overturn_rate: float | None = Field(None, description="推翻 / 已复核，%")
+
+
+class CalibrationMatch(BaseModel):
+    n: int = Field(description="校准评分与机器结论成对的项数（含合格项）")
+    agree: int
+    percent: float | None = None
+
+
+class RuleAgreement(BaseModel):
+    code: str
+    name: str | None = None
+    machine_fails: int
+    sample: AgreementGroup = Field(description="随机抽检的通话（无偏）")
+    queue: AgreementGroup = Field(description="其他通话（优先队列等的复核）")
+    calibration: CalibrationMatch
+    overturned: int
+    decided: int
+
+
+class AgreementTotals(BaseModel):
+    machine_fails: int
+    sample: AgreementGroup
+    queue: AgreementGroup
+    calibration: CalibrationMatch
+
+
+class AgreementPublic(BaseModel):
+    month: str
+    sample_calls: int = Field(description="本月通话中被随机抽中的通数")
+    rules: list[RuleAgreement]
+    totals: AgreementTotals
+    most_overturned: list[str] = Field(description="被推翻最多的规则（多者在前）")
+
+
+class CalibrationCreate(BaseModel):
+    """Exactly one of ``call_ids``, ``sample_id``, ``draw``."""
+
+    name: str = Field(min_length=1, max_length=200)
+    reviewer_ids: list[Annotated[int, Field(ge=1, le=2_147_483_647)]] = Field(
+        min_length=2, max_length=20, description="评分人（质检主管或管理员，至少两人）")
+    call_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        None, min_length=1, max_length=50, description="指定的通话")
+    sample_id: int | None = Field(None, ge=1, le=2_147_483_647, description="用已有抽样的通话")
+    draw: CalibrationDraw | None = Field(None, description="随机抽取（记录种子）")
+    codes: list[RuleCode] | None = Field(None, min_length=1, max_length=200,
+                                         description="评分的规则（不填：全部规则）")
+
+
+class ScoreCell(BaseModel):
+    call_id: str = Field(min_length=1, max_length=64)
+    code: RuleCode
+    label: Label | None = Field(None, description="pass / fail / n/a；null 清空")
+
+
+class ScoresSave(BaseModel):
+    scores: list[ScoreCell] = Field(default_factory=list, max_length=10000)
+    submit: bool = Field(False, description="true：提交（须全部评完，提交后不能再改）")
+
+
+class CalibrationReviewerPublic(BaseModel):
+    user_id: int
+    username: str
+    display_name: str | None = None
+    submitted_at: datetime | None = None
+
+
+class CalibrationMe(BaseModel):
+    reviewer: bool
+    submitted: bool
+    scored: int
+    needed: int
+    may_see_results: bool
+
+
+class CalibrationSessionPublic(BaseModel):
+    id: int
+    name: str
+    state: Literal["open", "closed"]
+    sample_id: int | None = None
+    codes: list[str]
+    call_ids: list[str]
+    created_by: str | None = None
+    created_at: datetime
+    closed_at: datetime | None = None
+    reviewers: list[CalibrationReviewerPublic]
+    me: CalibrationMe
+
+
+class MyScores(BaseModel):
+    session_id: int
+    submitted_at: datetime | None = None
+    scores: list[ScoreCell]
+
+
+class PairAgreement(BaseModel):
+    a: str
+    b: str
+    n: int
+    agree: int
+    percent: float | None = None
+    kappa: float | None = Field(None, description="Cohen's kappa；null：无法计算（评分全相同）")
+
+
+class MachineAgreement(BaseModel):
+    rater: str
+    n: int
+    agree: int
+    percent: float | None = None
+    kappa: float | None = None
+
+
+class PanelAgreement(BaseModel):
+    pairs: list[PairAgreement]
+    mean_kappa: float | None = None
+    mean_percent: float | None = None
+    machine: list[MachineAgreement] = []
+    machine_mean_kappa: float | None = None
+    machine_mean_percent: float | None = None
+
+
+class RulePanel(PanelAgreement):
+    code: str
+    name: str | None = None
+
+
+class Disagreement(BaseModel):
+    call_id: str
+    code: str
+    machine: Label | None = None
+    labels: dict[str, Label]
+
+
+class CalibrationResults(BaseModel):
+    session_id: int
+    name: str
+    state: Literal["open", "closed"]
+    reviewers: list[CalibrationReviewerPublic] = Field(description="已提交的评分人")
+    waiting: list[str] = Field(description="尚未提交的评分人")
+    calls: int
+    codes: list[str]
+    overall: PanelAgreement
+    rules: list[RulePanel]
+    disagreements: list[Disagreement]

@@ -114,13 +114,67 @@ def rule_info() -> dict[str, dict[str, Any]]:
 
 
 _RULES: dict[str, dict[str, Any]] | None = None
+_CUSTOM_TEXTS: dict[str, dict[str, str]] = {}
+
+
+def custom_rule_info(request: Request) -> dict[str, dict[str, Any]]:
+    """The supervisors' custom rules (规则工作室, codes ``X001``…) as :func:`rule_info` gives
+    the built-in ones: ``title`` (the document's name), ``summary`` (its description, else its
+    name), ``red_line``; from the active version of each code, else its latest. Empty when
+    the tables are not there (a database before migration 0010)."""
+    sessions = getattr(request.app.state, "sessions", None)
+    if sessions is None:
+        return {}
+    try:
+        from sqlalchemy import select
+
+        from models import RuleDocument, RuleVersion
+        with sessions() as db:
+            rows = db.execute(select(RuleVersion.code, RuleVersion.version, RuleVersion.sha256,
+                                     RuleVersion.name, RuleVersion.red_line,
+                                     RuleDocument.active_version)
+                              .join(RuleDocument, RuleDocument.code == RuleVersion.code)
+                              .where(RuleDocument.kind == "custom")
+                              .order_by(RuleVersion.code, RuleVersion.version)).all()
+            chosen: dict[str, Any] = {}
+            for r in rows:  # the active version wins, else the latest
+                if r.active_version is None or r.version == r.active_version:
+                    chosen[r.code] = r
+            out = {}
+            for code, r in chosen.items():
+                texts = _CUSTOM_TEXTS.get(r.sha256)
+                if texts is None:
+                    texts = _custom_texts(db.scalar(select(RuleVersion.yaml_text).where(
+                        RuleVersion.code == code, RuleVersion.version == r.version)) or "")
+                    if len(_CUSTOM_TEXTS) > 500:
+                        _CUSTOM_TEXTS.clear()
+                    _CUSTOM_TEXTS[r.sha256] = texts
+                out[code] = {"code": code, "name": r.name, "title": r.name or code,
+                             "summary": texts["description"] or r.name,
+                             "red_line": bool(r.red_line), "hint": "", "custom": True}
+            return out
+    except Exception as exc:  # noqa: BLE001 - pages still work without the custom names
+        log.warning("custom rule names unavailable: %s", exc)
+        return {}
+
+
+def _custom_texts(text: str) -> dict[str, str]:
+    import yaml
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        data = None
+    data = data if isinstance(data, dict) else {}
+    return {k: data[k].strip() if isinstance(data.get(k), str) else ""
+            for k in ("message", "description")}
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render ``templates/<name>`` with the common context (user, CSRF token, labels)."""
     user = getattr(request.state, "viewer", None)
     ctx = {"user": user, "csrf_token": getattr(request.state, "csrf_token", None) or "",
-           "tz": local_tz(request), "rules": rule_info(), "CALL_TYPES": CALL_TYPES,
+           "tz": local_tz(request), "rules": {**rule_info(), **custom_rule_info(request)},
+           "CALL_TYPES": CALL_TYPES,
            "COMPLAINT_TYPES": COMPLAINT_TYPES, "CALL_STATUSES": CALL_STATUSES,
            "FINDING_STATUSES": FINDING_STATUSES, "REVIEW_STATES": REVIEW_STATES,
            "REVIEW_FILTERS": REVIEW_FILTERS, "APPEAL_STATES": APPEAL_STATES,

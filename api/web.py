@@ -28,6 +28,10 @@ def register(app: FastAPI) -> None:
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(pages.router)
+    from api.routes import rule_studio_pages  # 规则工作室 (issue #16 part 2)
+    app.include_router(rule_studio_pages.router)
+    from api.routes import calibration_pages  # 一致性、随机抽检、校准 (issue #16 part 3)
+    app.include_router(calibration_pages.router)
     previous = app.exception_handlers.get(ServiceError)
 
     async def _service_error(request: Request, exc: ServiceError) -> Response:

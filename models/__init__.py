@@ -12,14 +12,14 @@ from models.tables import (APPEAL_STATES, CALL_STATUSES, FINDING_STATUSES, JOB_S
                            AlertDelivery, AlertEvent, AlertSeen, Appeal, AppSetting, AuditLog,
                            AuthSession, Call, Case, CaseCall, CasePromise, Classification,
                            Finding, Holiday, Job, JobAttempt, LoginAttempt, Monitor,
-                           MonthlyAssessment, Review, Score, ScoringForm, SourceFile, TopicName,
-                           User, Utterance)
+                           MonthlyAssessment, Review, RuleDocument, RuleVersion, Score,
+                           ScoringForm, SourceFile, TopicName, User, Utterance)
 
 __all__ = [
     "APPEAL_STATES", "CALL_STATUSES", "FINDING_STATUSES", "JOB_STATES", "REVIEW_STATES", "ROLES",
     "Acknowledgement", "Agent", "AlertChannel", "AlertDelivery", "AlertEvent", "AlertSeen",
     "Appeal", "AppSetting", "AuditLog", "AuthSession", "Base", "Call", "Case", "CaseCall",
-    "CasePromise", "Classification", "Finding", "Holiday", "Job", "JobAttempt", "LoginAttempt", "Monitor", "MonthlyAssessment", "Review", "Score",
+    "CasePromise", "Classification", "Finding", "Holiday", "Job", "JobAttempt", "LoginAttempt", "Monitor", "MonthlyAssessment", "Review", "RuleDocument", "RuleVersion", "Score",
     "ScoringForm", "SourceFile", "TopicName", "User", "Utterance", "current_revision",
     "default_url", "get_engine", "head_revision", "make_engine", "session_factory",
     "session_scope", "upgrade", "utcnow",

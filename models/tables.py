@@ -38,6 +38,7 @@ ALERT_CHANNEL_KINDS = ("wecom", "dingtalk", "feishu", "webhook", "email")
 ALERT_DELIVERY_STATES = ("pending", "sending", "sent", "failed", "digest", "dropped")
 CASE_STATES = ("open", "in_progress", "resolved", "closed")
 PROMISE_STATES = ("open", "kept", "broken")
+RULE_DOCUMENT_KINDS = ("custom", "override")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -725,6 +726,51 @@ class Acknowledgement(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# --------------------------------------------------------------------------- rule studio
+
+class RuleDocument(Base):
+    """A supervisor's rule (规则工作室): a custom check (``kind='custom'``, code ``X001``…) or
+    an override of a built-in rule's phrase lists and thresholds (``'override'``, the built-in
+    code, e.g. ``SV04``). Its texts are the :class:`RuleVersion` rows; ``active_version`` is
+    the one the analysis runs (``None``: not in use)."""
+
+    __tablename__ = "rule_documents"
+    __table_args__ = (CheckConstraint(_in("kind", RULE_DOCUMENT_KINDS), name="kind"),)
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    active_version: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    versions: Mapped[list[RuleVersion]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", order_by="RuleVersion.version")
+
+
+class RuleVersion(Base):
+    """One saved text of a rule document (the YAML as written, never changed afterwards),
+    numbered 1, 2, … per code; ``name``/``red_line``/``weight`` are copied from the parsed
+    document for listing."""
+
+    __tablename__ = "rule_versions"
+    __table_args__ = (UniqueConstraint("code", "version", name="uq_rule_versions_code_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(ForeignKey("rule_documents.code", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    yaml_text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    red_line: Mapped[bool] = mapped_column(Boolean, default=False)
+    weight: Mapped[float | None] = mapped_column(Float)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    document: Mapped[RuleDocument] = relationship(back_populates="versions")
+
+
 # --------------------------------------------------------------------------- denormalised state
 
 
@@ -750,3 +796,124 @@ def _sync_review_pending(session: Session, flush_context: Any) -> None:
     for obj in session.identity_map.values():
         if isinstance(obj, Call) and obj.id in values:
             set_committed_value(obj, "review_pending", bool(values[obj.id]))
+
+
+# --------------------------------------------------------------------------- calibration and sampling
+
+SAMPLE_PURPOSES = ("review", "calibration")
+CALIBRATION_STATES = ("open", "closed")
+
+
+class ReviewSample(Base):
+    """A recorded random draw of calls for review (随机抽检), alongside the priority queue.
+
+    ``size`` calls were drawn with ``random.Random(seed)`` from the ``population`` calls
+    analysed in the local dates ``date_from``…``date_to`` (inclusive; ``month`` when the draw
+    was for a month), sorted by id (``population_sha256`` hashes those ids, so the draw can be
+    repeated and checked). ``call_ids`` is the draw as made, in order, never changed; the
+    :class:`ReviewSampleCall` rows are the same calls for queries. Reviews of these calls count
+    as the sample's (unbiased) reviews. ``purpose='calibration'``: drawn for a calibration
+    session."""
+
+    __tablename__ = "review_samples"
+    __table_args__ = (CheckConstraint(_in("purpose", SAMPLE_PURPOSES), name="purpose"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    purpose: Mapped[str] = mapped_column(String(16), default="review")
+    seed: Mapped[int] = mapped_column(BigInteger)
+    date_from: Mapped[date] = mapped_column(Date)
+    date_to: Mapped[date] = mapped_column(Date)
+    month: Mapped[str | None] = mapped_column(String(7))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    population: Mapped[int] = mapped_column(Integer)
+    population_sha256: Mapped[str] = mapped_column(String(64))
+    call_ids: Mapped[list[Any]] = mapped_column(default=list)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    calls: Mapped[list[ReviewSampleCall]] = relationship(
+        cascade="all, delete-orphan", order_by="ReviewSampleCall.position")
+
+
+class ReviewSampleCall(Base):
+    """A call drawn in a :class:`ReviewSample`; ``checked_at``/``checked_by``: a supervisor
+    marked it as looked at (its fails decided, its passes seen)."""
+
+    __tablename__ = "review_sample_calls"
+
+    sample_id: Mapped[int] = mapped_column(ForeignKey("review_samples.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    checked_at: Mapped[datetime | None]
+    checked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class CalibrationSession(Base):
+    """A calibration session (校准): two or more supervisors score the same calls blind, rule by
+    rule (``codes``), and their agreement with each other and with the machine is measured."""
+
+    __tablename__ = "calibration_sessions"
+    __table_args__ = (CheckConstraint(_in("state", CALIBRATION_STATES), name="state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    sample_id: Mapped[int | None] = mapped_column(
+        ForeignKey("review_samples.id", ondelete="SET NULL"))
+    codes: Mapped[list[Any]] = mapped_column(default=list)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    closed_at: Mapped[datetime | None]
+
+    calls: Mapped[list[CalibrationCall]] = relationship(
+        cascade="all, delete-orphan", order_by="CalibrationCall.position")
+    reviewers: Mapped[list[CalibrationReviewer]] = relationship(
+        cascade="all, delete-orphan", order_by="CalibrationReviewer.user_id")
+
+
+class CalibrationCall(Base):
+    """A call scored in a :class:`CalibrationSession`."""
+
+    __tablename__ = "calibration_calls"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("calibration_sessions.id", ondelete="CASCADE"), primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class CalibrationReviewer(Base):
+    """A supervisor named to score a session; ``submitted_at``: their scores are final (only
+    then may they see the machine's verdicts and the others' scores)."""
+
+    __tablename__ = "calibration_reviewers"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("calibration_sessions.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+    submitted_at: Mapped[datetime | None]
+
+
+class CalibrationScore(Base):
+    """One reviewer's verdict (``pass``/``fail``/``n/a``) on one rule of one call of a session
+    (a draft until the reviewer submits)."""
+
+    __tablename__ = "calibration_scores"
+    __table_args__ = (UniqueConstraint("session_id", "user_id", "call_id", "code",
+                                       name="uq_calibration_scores_cell"),
+                      CheckConstraint(_in("label", FINDING_STATUSES), name="label"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("calibration_sessions.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,4 +1,4 @@
-"""The ``analyze`` and ``rules`` commands."""
+"""The ``analyze`` and ``rules`` commands (``rules test``: :mod:`qa.rules_cli`)."""
 from __future__ import annotations
 
 import json
@@ -124,19 +124,25 @@ def catalogue_markdown() -> str:
     return "\n".join(out) + "\n"
 
 
-@click.command("rules")
+@click.group("rules", invoke_without_command=True)
 @click.option("--markdown", is_flag=True, help="Write the catalogue page (docs/rules.md).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("docs/rules.md"),
               show_default=True, help="Where --markdown writes.")
-def rules_cmd(markdown: bool, output: Path) -> None:
-    """List the rule catalogue (code, name, family, red line).
+@click.pass_context
+def rules_cmd(ctx: click.Context, markdown: bool, output: Path) -> None:
+    """List the rule catalogue (code, name, family, red line); ``rules test`` tries a rule
+    document on past calls.
 
     Example:
 
         hotline-qa rules
 
         hotline-qa rules --markdown -o docs/rules.md
+
+        hotline-qa rules test x001.yaml --last 500
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from qa.rules import rule_classes
 
     if markdown:
@@ -147,3 +153,11 @@ def rules_cmd(markdown: bool, output: Path) -> None:
     for r in rule_classes():
         red = "红线" if r.red_line else ""
         click.echo(f"{r.code}  {r.name:<28} {r.family:<11} {red:<4} {r.summary()}")
+
+
+def _add_studio_commands() -> None:
+    from qa.rules_cli import test_cmd  # the rule studio's dry run (click only at import)
+    rules_cmd.add_command(test_cmd)
+
+
+_add_studio_commands()

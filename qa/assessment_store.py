@@ -27,6 +27,7 @@ from models import (Acknowledgement, Agent, Appeal, Call, Finding, MonthlyAssess
 from qa import alerts
 from qa.assessment import (CallOutcome, FindingOutcome, Grading, MonthlyAssessment as Assessment,
                            RedLine, assess_month, iso_week_range, parse_month)
+from qa.rule_store import active_rule_set
 from qa.settings import Settings, get_settings
 
 log = logging.getLogger("qa.assessment_store")
@@ -52,12 +53,16 @@ def week_bounds_utc(week: str, settings: Settings | None = None) -> tuple[dateti
 
 
 def grading(db: Session, settings: Settings | None = None) -> Grading:
-    """Grading rules from the active scoring form (database, else the shipped default form),
-    with the configured appeal window."""
+    """Grading rules from the active scoring form (database, else the shipped default form)
+    with the active custom rules' red lines and weights (:func:`qa.rule_store.active_rule_set`),
+    and the configured appeal window."""
     settings = settings or get_settings()
     form: Any = None
     try:
         form = active_form(db) or default_form()
+        rule_set = active_rule_set(db)
+        if rule_set is not None:  # the active custom rules' red lines and default weights
+            form = rule_set.form(form)
     except Exception as exc:  # noqa: BLE001 - grading must work without the rules package
         log.warning("scoring form unavailable, using default grade thresholds: %s", exc)
     return Grading.from_form(form, appeal_window_days=settings.appeal_window_days)

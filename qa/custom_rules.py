@@ -82,7 +82,7 @@ from qa.records import Evidence, Finding, Transcript, Utterance
 from qa.rules.base import Rule, RuleContext
 
 __all__ = ["CUSTOM_CODE", "CONDITIONS", "CustomRule", "RuleDocument", "RuleDocumentError",
-           "RuleSet", "evaluate_document", "parse_document"]
+           "RuleSet", "evaluate_document", "needs_acts", "parse_document"]
 
 CUSTOM_CODE = re.compile(r"^X\d{3}$")
 SPEAKERS = ("agent", "customer", "any")
@@ -173,7 +173,7 @@ def parse_document(source: str | bytes | Mapping) -> RuleDocument:
         try:
             data = yaml.safe_load(source)
         except yaml.YAMLError as exc:
-            raise RuleDocumentError([f"文档: 不是合法的 YAML/JSON（{exc}）/ not valid YAML"]
+            raise RuleDocumentError([f"文档: 不是合法的 YAML/JSON（{exc}） / not valid YAML"]
                                     ) from exc
     else:
         data = copy.deepcopy(dict(source)) if isinstance(source, Mapping) else source
@@ -181,7 +181,7 @@ def parse_document(source: str | bytes | Mapping) -> RuleDocument:
             if isinstance(data, Mapping) else ""
     if not isinstance(data, Mapping):
         raise RuleDocumentError(["文档: 必须是一个映射，含 code/name/passes_when（自定义规则）"
-                                 "或 override/settings（修改内置规则）/ must be a mapping"])
+                                 "或 override/settings（修改内置规则） / must be a mapping"])
     data = dict(data)
     errors: list[str] = []
     if "override" in data:
@@ -214,7 +214,7 @@ def _check_override(data: dict, errors: list[str]) -> None:
     settings = data.get("settings")
     if not isinstance(settings, Mapping) or not settings:
         errors.append(f"settings: 必须列出要修改的设置（{code} 可改: "
-                      f"{', '.join(defaults[code]) or '无'}）/ settings must be a mapping")
+                      f"{', '.join(defaults[code]) or '无'}） / settings must be a mapping")
         return
     resolved: dict[str, Any] = {}
     for k, v in settings.items():
@@ -251,15 +251,15 @@ def _check_override(data: dict, errors: list[str]) -> None:
         try:
             load_config({"rules": {code: resolved}})
         except ConfigError as exc:
-            errors.append(f"settings: 设置值不合适（类型或取值不对）/ {exc}")
+            errors.append(f"settings: 设置值不合适（类型或取值不对） / {exc}")
 
 
 def _check_custom(data: dict, errors: list[str]) -> None:
     for k in sorted(set(data) - _CUSTOM_KEYS):
-        errors.append(f"{k}: 未知的键（可用: {', '.join(sorted(_CUSTOM_KEYS))}）/ unknown key")
+        errors.append(f"{k}: 未知的键（可用: {', '.join(sorted(_CUSTOM_KEYS))}） / unknown key")
     code = data.get("code")
     if code is None:
-        errors.append("code: 缺少规则编号（自定义编号为 X001…X999）/ missing code")
+        errors.append("code: 缺少规则编号（自定义编号为 X001…X999） / missing code")
     elif not isinstance(code, str) or not CUSTOM_CODE.match(code):
         errors.append(f"code: 自定义规则编号须为 X 加三位数字（如 X001），不能是 {code!r}；"
                       f"修改内置规则请用 override / custom codes are X001…X999")
@@ -338,7 +338,7 @@ def _check_window(d: Mapping, where: str, errors: list[str]) -> None:
 
 def _check_condition(c: Any, where: str, errors: list[str], depth: int) -> None:
     if depth > _MAX_DEPTH:
-        errors.append(f"{where}: 条件嵌套过深（最多 {_MAX_DEPTH} 层）/ nested too deeply")
+        errors.append(f"{where}: 条件嵌套过深（最多 {_MAX_DEPTH} 层） / nested too deeply")
         return
     if not isinstance(c, Mapping) or len(c) != 1:
         errors.append(f"{where}: 每个条件是只有一个键的映射（{', '.join(CONDITIONS)}）"
@@ -347,7 +347,7 @@ def _check_condition(c: Any, where: str, errors: list[str], depth: int) -> None:
     op, arg = next(iter(c.items()))
     w = f"{where}.{op}"
     if op not in CONDITIONS:
-        errors.append(f"{w}: 未知的条件（可用: {', '.join(CONDITIONS)}）/ unknown condition")
+        errors.append(f"{w}: 未知的条件（可用: {', '.join(CONDITIONS)}） / unknown condition")
     elif op in ("all", "any", "sequence"):
         if not isinstance(arg, list) or not arg or (op == "sequence" and len(arg) < 2):
             need = "至少两个" if op == "sequence" else "至少一个"
@@ -385,7 +385,7 @@ def _check_condition(c: Any, where: str, errors: list[str], depth: int) -> None:
             from classifiers.acts import ACTS
             if arg["act"] not in ACTS:
                 errors.append(f"{w}.act: 没有这种话语行为 {arg['act']!r}（可用: "
-                              f"{', '.join(ACTS)}）/ unknown act")
+                              f"{', '.join(ACTS)}） / unknown act")
         _number(arg, "threshold", w, errors, lo=0, hi=1)
         _check_speaker(arg, "speaker", w, errors)
         _check_window(arg, w, errors)
@@ -432,11 +432,11 @@ def _check_condition(c: Any, where: str, errors: list[str], depth: int) -> None:
         known = CALL_TYPES if op == "call_type" else COMPLAINT_TYPES
         vals = [arg] if isinstance(arg, str) else arg
         if not isinstance(vals, list) or not vals:
-            errors.append(f"{w}: 须为类型列表（{', '.join(known)}）/ a list of types")
+            errors.append(f"{w}: 须为类型列表（{', '.join(known)}） / a list of types")
             return
         for v in vals:
             if v not in known:
-                errors.append(f"{w}: 未知类型 {v!r}（可用: {', '.join(known)}）/ unknown type")
+                errors.append(f"{w}: 未知类型 {v!r}（可用: {', '.join(known)}） / unknown type")
     elif op == "metadata":
         if not _mapping(arg, w, errors):
             return
@@ -459,7 +459,7 @@ def _check_condition(c: Any, where: str, errors: list[str], depth: int) -> None:
 
 def _mapping(arg: Any, where: str, errors: list[str]) -> bool:
     if not isinstance(arg, Mapping):
-        errors.append(f"{where}: 须为设置的映射（如 {{phrases: [...]}}）/ must be a mapping")
+        errors.append(f"{where}: 须为设置的映射（如 {{phrases: [...]}}） / must be a mapping")
         return False
     return True
 
@@ -857,7 +857,7 @@ def evaluate_document(doc: RuleDocument, transcript: Transcript | Mapping, *,
     cls = None if call_type is None else Classification(call_type, 1.0, complaint_type,
                                                         None if complaint_type is None
                                                         else 1.0)
-    if tagger is None and _needs_acts(doc):
+    if tagger is None and needs_acts(doc):
         tagger = default_tagger()
     from qa.engine import _matcher
     ctx = RuleContext(transcript, cls, _matcher(), tagger)
@@ -869,7 +869,7 @@ def evaluate_document(doc: RuleDocument, transcript: Transcript | Mapping, *,
                        extra={"note": f"规则执行出错 / rule error: {exc}"})
 
 
-def _needs_acts(doc: RuleDocument) -> bool:
+def needs_acts(doc: RuleDocument) -> bool:
     """Whether evaluating ``doc`` reads dialogue acts (built-in rules do)."""
     if doc.kind == "override":
         return True

@@ -99,13 +99,15 @@ def _get_transcriber():
 def analyze_file(path: Path | str, metadata: Mapping | None = None, *, transcriber=None,
                  classifier: CallClassifier | None | bool = None,
                  classification: Classification | None = None, form=None,
-                 config=None) -> Report:
+                 config=None, rule_set=None) -> Report:
     """Analyse one call from a file.
 
     ``path``: an audio file (transcribed first) or a transcript JSON (``.json``).
     ``metadata``: call metadata; default: the sidecar ``<path minus suffix>.meta.json`` when
     present. ``transcriber``: a :class:`transcribe.engine.Transcriber` to reuse (default:
-    one per process). Other arguments as :func:`qa.engine.analyze`.
+    one per process). ``rule_set``: the rule documents to run
+    (:class:`qa.custom_rules.RuleSet`; ``None``: the built-in rules). Other arguments as
+    :func:`qa.engine.analyze`.
 
     Raises :class:`InputError` (missing/malformed file or metadata),
     :class:`transcribe.audio.AudioError` (undecodable recording), FormError/ConfigError.
@@ -131,4 +133,4 @@ def analyze_file(path: Path | str, metadata: Mapping | None = None, *, transcrib
         call_id = str((meta or {}).get("call_id") or p.name.split(".")[0])
         transcript = tr.transcribe(p, metadata=meta or {}, call_id=call_id)
     return analyze(transcript, classifier=classifier, classification=classification,
-                   form=form, config=config)
+                   form=form, config=config, rule_set=rule_set)

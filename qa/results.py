@@ -5,7 +5,8 @@ call.
 utterances, classification, score) and recomputes the agent's month.
 
 :func:`reanalyze_call` runs the rules, classification and scoring again on the stored
-transcript (no speech recognition) with the current scoring form and classifier. Used by supervisors (the API's re-analyse button, which adds the permission checks and the
+transcript (no speech recognition) with the current scoring form, classifier and active rule
+documents (:func:`qa.rule_store.active_rule_set`). Used by supervisors (the API's re-analyse button, which adds the permission checks and the
 audit entry) and by the worker when a call's metadata changed after it was analysed (a late
 sidecar): in both cases the recognition already done is reused.
 
@@ -32,6 +33,7 @@ from qa.assessment_store import MACHINE_REASON, active_form, grading, recompute_
 from qa.cases import on_call_stored
 from qa.recordings import parse_started_at
 from qa.reports import extract_estate, extract_scenario
+from qa.rule_store import active_rule_set
 from qa.settings import Settings, get_settings
 from qa.transcript_index import index_call
 
@@ -264,7 +266,9 @@ def reanalyze_call(s: Session, call: Call, settings: Settings | None = None,
     before = {f.code: (f.status, f.review_state, len(f.appeals)) for f in call.findings}
     score_before = call.score
     correction = type_correction(s, call)
-    report = analyze(transcript, form=active_form(s), classification=correction)
+    rule_set = active_rule_set(s)  # the supervisors' active rule documents (rule studio)
+    report = analyze(transcript, form=active_form(s), classification=correction,
+                     rule_set=rule_set)
     if correction is not None:
         report.extra["classification_source"] = "correction"
     seconds = round(time.perf_counter() - t0, 3)

@@ -50,6 +50,7 @@ from models import Call, Job, JobAttempt, make_engine, session_scope
 from qa.assessment_store import active_form
 from qa.recordings import place_in_store, quarantine_file
 from qa.results import jsonable, reanalyze_call, store_report, utcnow
+from qa.rule_store import active_rule_set
 from qa.settings import Settings, get_settings
 
 log = logging.getLogger("hotline_qa.worker")
@@ -72,14 +73,19 @@ def _transcriber():
     return make_transcriber()
 
 
-def default_analyzer(path: Path, metadata: dict[str, Any], media_type: str, form: Any = None):
+def default_analyzer(path: Path, metadata: dict[str, Any], media_type: str, form: Any = None,
+                     rule_set: Any = None):
     """Analyse one stored call file with :func:`qa.pipeline.analyze_file`, reusing this
     process's transcriber (and the engine's per-process default classifier), scored with
-    ``form`` (the active scoring form; ``None``: the shipped one). Returns the
-    :class:`qa.records.Report`."""
+    ``form`` (the active scoring form; ``None``: the shipped one), with ``rule_set`` (the
+    active rule documents, :func:`qa.rule_store.active_rule_set`; ``None``: the built-in
+    rules). Returns the :class:`qa.records.Report`.
+
+    An analyzer named in the settings gets ``rule_set=`` only while some rule document is
+    active."""
     from qa.pipeline import analyze_file
     transcriber = _transcriber() if media_type == "audio" else None
-    return analyze_file(path, metadata, transcriber=transcriber, form=form)
+    return analyze_file(path, metadata, transcriber=transcriber, form=form, rule_set=rule_set)
 
 
 def load_analyzer(spec: str | None) -> Callable[..., Any]:
@@ -368,6 +374,7 @@ def process_job(engine: Engine, job_id: int, owner: str, settings: Settings | No
         source, filename, call_id = Path(call.source_path), call.filename, call.id
         rerun = job.kind == "reanalyze"
         form = active_form(s)  # the scoring form an admin activated scores new calls too
+        rule_set = active_rule_set(s)  # and the supervisors' active rule documents run
     if rerun:
         outcome = _rerun_rules(engine, job_id, owner, settings)
         if outcome is not None:
@@ -386,7 +393,8 @@ def process_job(engine: Engine, job_id: int, owner: str, settings: Settings | No
                 else:
                     raise PermanentError("missing", "录音文件不见了 / the recording is gone: "
                                          f"{path}")
-            report = analyzer(path, meta, media_type, form=form)
+            report = analyzer(path, meta, media_type, form=form,
+                              **({} if rule_set is None else {"rule_set": rule_set}))
         except Exception as exc:  # noqa: BLE001 - every error is classified below
             error = exc
     timings.update(report_timings(report) if report is not None else {})

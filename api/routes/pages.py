@@ -31,7 +31,8 @@ from api.services import search as search_svc
 from api.services import users as users_svc
 from api.services.audit import audit
 from api.services.errors import Forbidden, Invalid, ServiceError
-from api.templating import LoginRequired, PasswordChangeRequired, render, rule_info, zh
+from api.templating import (LoginRequired, PasswordChangeRequired, custom_rule_info, render,
+                            rule_info, zh)
 from models import Agent, Call, Finding, Monitor, SourceFile, User
 from qa import assessment_store as store
 from qa import call_reasons
@@ -258,6 +259,9 @@ def dashboard(request: Request, user: SupervisorPage, db: SessionDep, settings: 
               month: Annotated[str | None, Query(max_length=7)] = None) -> Response:
     month = _month_param(month) or default_month(db, settings)
     data = dashboard_data(db, settings, month)  # months computed, not saved: reads never write
+    custom = custom_rule_info(request)  # a custom rule's title is its document's name
+    for f in data["charts"]["failed"]:
+        f["title"] = custom.get(f["code"], {}).get("title", f["title"])
     m = privacy_svc.Masking.for_user(db, user, "pages")
     data["late_cases"] = [m.case(c) for c in data["late_cases"]]
     return render(request, "dashboard.html", title="质检总览", nav="dashboard", month=month,

@@ -28,6 +28,15 @@ class Invalid(ServiceError):
     status_code = 422
 
 
+class InvalidFields(Invalid):
+    """A 422 that names every problem: ``fields`` are the entries of the answer's ``detail``
+    (``{"field", "message", "type"}``, as :class:`api.schemas.ValidationErrorPublic`)."""
+
+    def __init__(self, message: str, fields: list[dict[str, str | None]]) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
 class TooLarge(ServiceError):
     status_code = 413
 

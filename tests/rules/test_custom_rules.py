@@ -75,7 +75,7 @@ def test_invalid_document_names_every_mistake(document, errors) -> None:
         assert any(want in e for e in got), f"{want!r} not in {got}"
     assert len(got) == len(errors), got      # nothing reported twice or spuriously
     for e in got:
-        assert ": " in e and "/" in e, f"an error says where, in Chinese and English: {e}"
+        assert ": " in e and " / " in e, f"an error says where, in Chinese and English: {e}"
 
 
 def test_yaml_text_and_mapping_give_the_same_document() -> None:
