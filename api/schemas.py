@@ -186,6 +186,9 @@ class CallSummary(Out):
     follow_up_status: str | None = None
     failed_rules: list[str] = []
     pending_reviews: int = 0
+    #: the machine's verdicts are hidden: the user scores this call blind in an open
+    #: calibration session (score, red line and failed rules left empty until they submit)
+    blind: bool = False
 
 
 class CallPage(BaseModel):

@@ -64,7 +64,8 @@ def _check_value(where: str, default: Any, value: Any) -> Any:
             if not isinstance(item, str) or not item.replace("*", "").strip():
                 raise ConfigError(f"{where}[{i}]: each phrase must be a non-empty string, "
                                   f"got {item!r}")
-    if want == "number" and value < 0:
+    # levels in dBFS (VO01) are negative by nature: only a non-negative setting refuses one
+    if want == "number" and value < 0 <= default:
         raise ConfigError(f"{where}: must not be negative, got {value!r}")
     return value
 

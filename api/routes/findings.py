@@ -66,4 +66,4 @@ def review_queue(user: SupervisorUser, db: SessionDep, settings: SettingsDep,
                  ) -> list[QueueItem]:
     m = Masking.for_user(db, user, "api")
     return [QueueItem.model_validate({**x, "call": m.summary(x["call"])})
-            for x in svc.review_queue(db, settings, limit=limit, agent_id=agent_id)]
+            for x in svc.review_queue(db, settings, limit=limit, agent_id=agent_id, user=user)]

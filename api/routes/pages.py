@@ -501,7 +501,7 @@ def review_queue(request: Request, user: SupervisorPage, db: SessionDep,
                  settings: SettingsDep) -> Response:
     m = privacy_svc.Masking.for_user(db, user, "pages")
     items = [{**it, "call": m.summary(it["call"])}
-             for it in svc.review_queue(db, settings, limit=100)]
+             for it in svc.review_queue(db, settings, limit=100, user=user)]
     return render(request, "review.html", title="复核队列", nav="review", items=items)
 
 

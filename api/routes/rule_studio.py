@@ -10,6 +10,7 @@ from api.deps import AdminUser, SessionDep, SettingsDep, SupervisorUser, client_
 from api.schemas import (RuleDocumentPublic, RuleDryRunRequest, RuleDryRunResult,
                          RuleRescoreRequest, RuleRescoreResult, RuleVersionCreate)
 from api.services import rule_studio as svc
+from api.services.privacy import Masking
 
 router = APIRouter(prefix="/rule-documents", tags=["rule studio"])
 NOT_FOUND = {404: {"description": "规则文档或版本不存在"}}
@@ -43,6 +44,10 @@ def dry_run(body: RuleDryRunRequest, user: SupervisorUser, db: SessionDep,
                          date_to=body.date_to, settings=settings)
     d = result.to_dict()
     items = sorted(d.pop("items"), key=lambda i: i["status"] != "fail")  # fails first
+    m = Masking.for_user(db, user, "api")  # the evidence quotes callers: the masking policy
+    items = [{**m.fields(i, "message"),
+              "evidence": [m.fields(e, "text") for e in i.get("evidence") or []]}
+             for i in items[:body.max_items]] + items[body.max_items:]
     return RuleDryRunResult(**d, items=items[:body.max_items],
                             items_truncated=len(items) > body.max_items)
 

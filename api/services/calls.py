@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from api.services.errors import Invalid, NotFound
+from api.services.errors import Forbidden, Invalid, NotFound
 from models import Agent, Appeal, Call, Finding, Review, User
+from models.tables import CalibrationCall, CalibrationReviewer, CalibrationSession
 from qa.assessment_store import grading, local_tz, outcome_of
 from qa.recordings import STARTED_AT_YEARS
 from qa.settings import Settings
@@ -47,13 +48,48 @@ def get_call(db: Session, user: User, call_id: str, *, details: bool = False) ->
 
 
 def get_finding(db: Session, user: User, finding_id: int) -> Finding:
-    """The finding if ``user`` may see its call. Raises :class:`NotFound` otherwise."""
+    """The finding if ``user`` may see its call. Raises :class:`NotFound` otherwise,
+    :class:`Forbidden` while ``user`` scores its call blind (:func:`blind_call_ids`)."""
     f = db.get(Finding, finding_id)
     if f is None:
         raise NotFound("质检项不存在或无权查看 / finding not found")
     if user.role == "agent" and (not user.agent_id or f.call.agent_id != user.agent_id):
         raise NotFound("质检项不存在或无权查看 / finding not found")
+    _not_blind(db, user, f.call_id)
     return f
+
+
+BLIND = ("这通电话在您参加的校准任务中，提交评分之前不能查看机器的质检结果，请先在“校准”页完成评分"
+         " / you score this call blind in a calibration session: submit your scores first")
+
+
+def blind_call_ids(db: Session, user: User, call_ids=None) -> set[str]:
+    """The calls ``user`` scores in an open calibration session and has not submitted yet:
+    the machine's verdicts on them stay hidden from that reviewer until they submit
+    (``call_ids``: only among these)."""
+    if user.role == "agent":
+        return set()
+    q = (select(CalibrationCall.call_id)
+         .join(CalibrationReviewer,
+               CalibrationReviewer.session_id == CalibrationCall.session_id)
+         .join(CalibrationSession, CalibrationSession.id == CalibrationCall.session_id)
+         .where(CalibrationReviewer.user_id == user.id,
+                CalibrationReviewer.submitted_at.is_(None),
+                CalibrationSession.state == "open"))
+    if call_ids is not None:
+        q = q.where(CalibrationCall.call_id.in_(list(call_ids)))
+    return set(db.scalars(q))
+
+
+def _not_blind(db: Session, user: User, call_id: str) -> None:
+    if blind_call_ids(db, user, [call_id]):
+        raise Forbidden(BLIND)
+
+
+def _blinded(row: dict[str, Any]) -> dict[str, Any]:
+    """A call-list row without the machine's verdicts (a blind reviewer's view)."""
+    return {**row, "score": None, "red_line": None, "needs_review": False,
+            "failed_rules": [], "pending_reviews": 0, "blind": True}
 
 
 @dataclass
@@ -159,7 +195,9 @@ def list_calls(db: Session, user: User, f: CallFilters, settings: Settings
     found = {c.id: c for c in db.scalars(select(Call).where(Call.id.in_(ids))
                                          .options(selectinload(Call.agent)))} if ids else {}
     rows = [found[i] for i in ids if i in found]
-    return [summary(db, c, fails) for c, fails in zip(rows, _fails_of(db, rows))], total
+    blind = blind_call_ids(db, user, ids) if ids else set()
+    out = [summary(db, c, fails) for c, fails in zip(rows, _fails_of(db, rows))]
+    return [_blinded(r) if r["id"] in blind else r for r in out], total
 
 
 def _fails_of(db: Session, calls: list[Call]) -> list[list[Finding]]:
@@ -204,6 +242,7 @@ def detail(db: Session, user: User, call_id: str, settings: Settings) -> dict[st
     from qa.assessment_store import appeal_deadline_for
 
     call = get_call(db, user, call_id, details=True)
+    _not_blind(db, user, call.id)
     names = rule_names()
     users = {u.id: u.username for u in db.scalars(select(User))}
     deadline = appeal_deadline_for(db, call, settings)
@@ -283,12 +322,14 @@ def _sampled(call_id: str, share: float) -> bool:
 
 
 def review_queue(db: Session, settings: Settings, *, limit: int = 50,
-                 agent_id: str | None = None) -> list[dict[str, Any]]:
+                 agent_id: str | None = None, user: User | None = None
+                 ) -> list[dict[str, Any]]:
     """Calls awaiting a supervisor, in order: red-line fails pending review (newest first),
     then low-confidence fails (lowest confidence first; ``speaker_uncertain`` when the call's
     speaker separation is uncertain), then other calls with uncertain speaker separation that
     nobody has looked at, then a stable random share
-    (``settings.review_sample_share``) of calls the machine passed that nobody has looked at."""
+    (``settings.review_sample_share``) of calls the machine passed that nobody has looked at.
+    ``user``: leave out the calls they score blind (:func:`blind_call_ids`)."""
     if not 1 <= limit <= 500:
         raise Invalid("limit 应在 1–500 之间 / limit must be 1-500")
     g = grading(db, settings)
@@ -298,7 +339,7 @@ def review_queue(db: Session, settings: Settings, *, limit: int = 50,
     if agent_id:
         pending = pending.where(Call.agent_id == agent_id)
     out: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    seen: set[str] = blind_call_ids(db, user) if user is not None else set()
 
     def add(call: Call, reason: str, ids: list[int]) -> None:
         if call.id not in seen and len(out) < limit:

@@ -211,8 +211,22 @@ def test_calibration_kappa_and_blindness(sup, sup2, admin, db):
     assert sup.put(f"{url}/scores", json={"scores": [
         {"call_id": "pub-001", "code": "SV04", "label": "pass"}]}).status_code == 422
 
+    # nor anywhere else: the call page, its findings, the call list, the review queue
+    assert sup.get(f"/api/v1/calls/{CALLS[0]}").status_code == 403
+    assert "校准" in sup.get(f"/api/v1/calls/{CALLS[0]}").json()["detail"]
+    fid = admin.get(f"/api/v1/calls/{CALLS[0]}").json()["findings"][0]["id"]
+    assert sup.get(f"/api/v1/findings/{fid}").status_code == 403
+    rows = {c["id"]: c for c in sup.get("/api/v1/calls", params={"page_size": 100}).json()["items"]}
+    assert rows[CALLS[0]]["blind"] and rows[CALLS[0]]["score"] is None
+    assert rows[CALLS[0]]["failed_rules"] == []
+    assert not any(rows[c]["blind"] for c in rows if c not in CALLS)
+    assert not {i["call"]["id"] for i in sup.get("/api/v1/review-queue").json()} & set(CALLS)
+    assert sup.get(f"/api/v1/calls/{CALLS[0]}/audio").status_code in (200, 404)  # not blind
+    assert admin.get(f"/api/v1/calls/{CALLS[0]}").status_code == 200   # no reviewer
+
     r = sup.put(f"{url}/scores", json={"scores": cells("sup"), "submit": True})
     assert r.status_code == 200 and r.json()["submitted_at"]
+    assert sup.get(f"/api/v1/calls/{CALLS[0]}").status_code == 200    # submitted: may look
     assert sup.put(f"{url}/scores", json={"scores": cells("sup")}).status_code == 409
     # sup has submitted: sees the machine's agreement with them, not sup2's draft
     res = sup.get(f"{url}/results").json()

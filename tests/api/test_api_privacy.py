@@ -387,3 +387,21 @@ def test_start_up_reads_the_stored_logs_setting(admin, app, app_settings, record
     logging.getLogger("uvicorn.access").warning("GET /api/v1/calls?q=%s", PHONE)
     assert handler.messages[-1] == f"GET /api/v1/calls?q={MASKED_PHONE}"
     assert install_log_masking(f"sqlite:///{tmp_path / 'empty.db'}") is True  # no policy: on
+
+
+def test_the_rule_studio_dry_run_follows_the_policy(admin, sup):
+    """A dry run quotes the callers of many calls: masked wherever the policy masks the API."""
+    doc = ("code: X050\nname: 提到号码\n"
+           "passes_when: {phrase: {phrases: [幺三九*七七三五], speaker: any, match: exact}}\n")
+
+    def quotes() -> str:
+        r = sup.post("/api/v1/rule-documents/dry-run", json={"yaml_text": doc, "last_n": 50})
+        assert r.status_code == 200, r.text
+        items = [i for i in r.json()["items"] if i["call_id"] == "pub-001"]
+        assert items and items[0]["status"] == "pass"
+        return "\n".join(e["text"] for i in items for e in i["evidence"])
+
+    assert "幺六二四" in quotes()
+    _mask_supervisors(admin, "api")
+    masked = quotes()
+    assert "幺六二四" not in masked and "****" in masked
