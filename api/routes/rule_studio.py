@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
-from api.deps import AdminUser, SessionDep, SettingsDep, SupervisorUser, client_ip
+from api.deps import SessionDep, SettingsDep, SupervisorUser, client_ip
 from api.schemas import (RuleDocumentPublic, RuleDryRunRequest, RuleDryRunResult,
                          RuleRescoreRequest, RuleRescoreResult, RuleVersionCreate)
 from api.services import rule_studio as svc
@@ -54,8 +54,8 @@ def dry_run(body: RuleDryRunRequest, user: SupervisorUser, db: SessionDep,
 
 @router.post("/rescore", response_model=RuleRescoreResult, status_code=202,
              responses=INVALID,
-             summary="用生效的规则重新分析一段时间的通话（管理员）/ re-score past calls")
-def rescore(body: RuleRescoreRequest, user: AdminUser, db: SessionDep, settings: SettingsDep,
+             summary="用生效的规则重新分析一段时间的通话/ re-score past calls")
+def rescore(body: RuleRescoreRequest, user: SupervisorUser, db: SessionDep, settings: SettingsDep,
             request: Request) -> RuleRescoreResult:
     out = svc.rescore(db, user, body.date_from, body.date_to, settings, client_ip(request))
     db.commit()
@@ -70,8 +70,8 @@ def get_document(code: Code, user: SupervisorUser, db: SessionDep) -> RuleDocume
 
 @router.post("/{code}/versions/{version}/activate", response_model=RuleDocumentPublic,
              responses={**NOT_FOUND, **INVALID},
-             summary="启用规则文档的某一版本（管理员）/ activate a version")
-def activate(code: Code, version: Version, user: AdminUser, db: SessionDep,
+             summary="启用规则文档的某一版本/ activate a version")
+def activate(code: Code, version: Version, user: SupervisorUser, db: SessionDep,
              settings: SettingsDep, request: Request) -> RuleDocumentPublic:
     out = svc.activate(db, user, code, version, settings, client_ip(request))
     db.commit()
@@ -80,8 +80,8 @@ def activate(code: Code, version: Version, user: AdminUser, db: SessionDep,
 
 @router.post("/{code}/deactivate", response_model=RuleDocumentPublic,
              responses={**NOT_FOUND, 409: {"description": "规则未启用"}},
-             summary="停用规则文档（管理员）/ deactivate a document")
-def deactivate(code: Code, user: AdminUser, db: SessionDep, settings: SettingsDep,
+             summary="停用规则文档/ deactivate a document")
+def deactivate(code: Code, user: SupervisorUser, db: SessionDep, settings: SettingsDep,
                request: Request) -> RuleDocumentPublic:
     out = svc.deactivate(db, user, code, settings, client_ip(request))
     db.commit()

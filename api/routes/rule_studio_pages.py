@@ -164,7 +164,7 @@ def studio_page(request: Request, user: SupervisorPage, db: SessionDep) -> Respo
                for r in rule_classes()]
     return render(request, "rule_studio.html", title="规则工作室", nav="rule_studio",
                   docs=docs, changes=changes, builtin=builtin,
-                  is_admin=user.role == "admin")
+                  is_admin=user.role in ("supervisor", "admin"))
 
 
 def _editor(request: Request, user: User, db, *, text: str, kind: str, code: str,
@@ -178,7 +178,7 @@ def _editor(request: Request, user: User, db, *, text: str, kind: str, code: str
     return render(request, "rule_editor.html", status_code=status_code, title=title,
                   nav="rule_studio", text=text, kind=kind, code=code, document=document,
                   errors=errors or [], comment=comment, notice=notice,
-                  shown_version=shown_version, is_admin=user.role == "admin",
+                  shown_version=shown_version, is_admin=user.role in ("supervisor", "admin"),
                   studio=page_data(db, kind, code, data,
                                    request.app.state.settings.timezone))
 
