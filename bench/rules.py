@@ -11,6 +11,8 @@ Usage::
     .venv/bin/python bench/rules.py --asr --cache /tmp/asr   # our own transcription (stereo MP3s)
     .venv/bin/python bench/rules.py --asr --calls 1-5,21-25  # a subset (ASR is slow on CPU)
     .venv/bin/python bench/rules.py -v              # also list every disagreement
+    .venv/bin/python bench/rules.py --dry-run 10000 # the rule studio's dry run over 10 000
+                                                    # stored calls (bench/rule_studio.py)
 """
 from __future__ import annotations
 
@@ -99,7 +101,15 @@ def main() -> int:
                     help="with --asr: keep/reuse transcripts in this folder")
     ap.add_argument("--calls", help="only these call numbers, e.g. 1-5,21-25 (ASR is slow)")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--dry-run", type=int, metavar="N",
+                    help="instead: time custom rules' dry runs over N stored calls "
+                         "(bench/rule_studio.py; target <= 10 s for 10 000)")
     args = ap.parse_args()
+    if args.dry_run:
+        import runpy
+        sys.argv = [str(REPO / "bench" / "rule_studio.py"), "-n", str(args.dry_run)]
+        runpy.run_path(sys.argv[0], run_name="__main__")
+        return 0
     truths = load_truths()
     if args.calls:
         wanted: set[int] = set()
