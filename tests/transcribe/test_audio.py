@@ -70,10 +70,11 @@ def test_decodes_format(tmp_path, snippet, suffix, codec, fmt, rate, channels):
         assert np.sqrt(np.mean(d.channels[0] ** 2)) > 5 * np.sqrt(np.mean(d.channels[1] ** 2))
 
 
-def test_decodes_amr_nb(tmp_path, snippet):
-    path = tmp_path / "x.amr"
-    _encode(path, snippet, "libopencore_amrnb", 8000, 1, "amr")
-    d = decode(path)
+def test_decodes_amr_nb():
+    # tests/data/formats/greeting-2s.amr: the snippet's agent channel encoded to AMR-NB by
+    # _encode(…, "libopencore_amrnb", 8000, 1, "amr") with PyAV 17.1 (PyAV 18.1 wheels decode
+    # AMR but no longer ship the encoder, so the file is kept rather than made here)
+    d = decode(DATA / "formats" / "greeting-2s.amr")
     assert d.n_channels == 1 and d.source_rate == 8000
     assert d.duration == pytest.approx(2.0, abs=0.1)
     assert np.sqrt(np.mean(d.channels[0] ** 2)) > 0.01
