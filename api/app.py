@@ -23,7 +23,7 @@ from api.services.errors import ServiceError
 from models import make_engine, session_factory
 from qa.settings import Settings, get_settings, resolve_secret_key
 
-log = logging.getLogger("api")
+log = logging.getLogger("hotline_qa.api")
 API_PREFIX = "/api/v1"
 
 FIELD_ZH = {"missing": "缺少必填项", "string_too_short": "太短", "string_too_long": "太长",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-log = logging.getLogger("api.cli")
+log = logging.getLogger("hotline_qa.api.cli")
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "calls"
 
 

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from qa.settings import Settings
 
-log = logging.getLogger("api.security")
+log = logging.getLogger("hotline_qa.api.security")
 
 SESSION_COOKIE = "hqa_session"
 CSRF_HEADER = "X-CSRF-Token"

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from classifiers.records import CALL_TYPE_ZH, COMPLAINT_TYPE_ZH
 
-log = logging.getLogger("api.templating")
+log = logging.getLogger("hotline_qa.api.templating")
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))

@@ -48,7 +48,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-log = logging.getLogger("classifiers.acts")
+log = logging.getLogger("hotline_qa.classifiers.acts")
 
 PACKAGE = Path(__file__).resolve().parent
 MODEL_DIR = PACKAGE / "model"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-logger = logging.getLogger("classifiers.cli")
+logger = logging.getLogger("hotline_qa.classifiers.cli")
 
 AUDIO_SUFFIXES = {".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".amr", ".opus", ".wma"}
 

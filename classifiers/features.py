@@ -30,7 +30,7 @@ import jieba
 from classifiers.records import CALL_TYPE_ZH
 from transcribe.records import Transcript
 
-logger = logging.getLogger("classifiers.features")
+logger = logging.getLogger("hotline_qa.classifiers.features")
 jieba.setLogLevel(logging.WARNING)
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")

@@ -61,7 +61,7 @@ from classifiers.records import (CALL_TYPE_ZH, CALL_TYPES, COMPLAINT_TYPE_ZH, CO
                                  Classification)
 from transcribe.records import Transcript, TranscriptFormatError, Utterance
 
-logger = logging.getLogger("classifiers.model")
+logger = logging.getLogger("hotline_qa.classifiers.model")
 
 PACKAGE = Path(__file__).resolve().parent
 CORPUS = PACKAGE / "corpus" / "corpus.jsonl"

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
-log = logging.getLogger("qa.assessment")
+log = logging.getLogger("hotline_qa.assessment")
 
 
 def default_red_line_codes() -> frozenset[str]:

@@ -30,7 +30,7 @@ from qa.assessment import (CallOutcome, FindingOutcome, Grading, MonthlyAssessme
 from qa.rule_store import active_rule_set
 from qa.settings import Settings, get_settings
 
-log = logging.getLogger("qa.assessment_store")
+log = logging.getLogger("hotline_qa.assessment_store")
 
 
 def local_tz(settings: Settings | None = None) -> ZoneInfo:

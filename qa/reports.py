@@ -34,7 +34,7 @@ from classifiers.records import COMPLAINT_TYPE_ZH as _COMPLAINT_TYPE_ZH
 from qa.assessment import (CallOutcome, Grading, MonthlyAssessment, assess_all, iso_week_range,
                            local_naive, month_of, parse_month, team_summaries)
 
-log = logging.getLogger("qa.reports")
+log = logging.getLogger("hotline_qa.reports")
 
 FORMATS = ("xlsx", "csv", "json")
 CONFIG_PATH = Path(__file__).with_name("config") / "reports.yaml"

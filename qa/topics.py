@@ -74,7 +74,7 @@ __all__ = [
     "similarity",
 ]
 
-log = logging.getLogger("qa.topics")
+log = logging.getLogger("hotline_qa.topics")
 
 #: Label and key of the remainder: the reasons that fit no topic.
 REMAINDER_LABEL = "其他"

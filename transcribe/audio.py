@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-logger = logging.getLogger("transcribe.audio")
+logger = logging.getLogger("hotline_qa.transcribe.audio")
 
 #: Sample rate of decoded audio (what Whisper expects), Hz.
 SAMPLE_RATE = 16000

@@ -43,7 +43,7 @@ from scipy.signal import resample_poly
 from transcribe.measure import f0_track
 from transcribe.records import Word
 
-logger = logging.getLogger("transcribe.diarize")
+logger = logging.getLogger("hotline_qa.transcribe.diarize")
 
 __all__ = ["DiarizeOptions", "Separation", "separate", "speech_mask", "frame_features",
            "channels_identical", "party_level_dbfs"]

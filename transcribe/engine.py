@@ -36,7 +36,7 @@ from transcribe.roles import RoleAssignment, assign_roles, lexical_log_odds
 from transcribe.soundalike import SoundAlikeCorrector
 from transcribe.vad import speech_timestamps
 
-logger = logging.getLogger("transcribe.engine")
+logger = logging.getLogger("hotline_qa.transcribe.engine")
 
 #: faster-whisper's (and :func:`transcribe.audio.decode`'s default) sample rate, Hz.
 _SR = 16000

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-logger = logging.getLogger("transcribe.model")
+logger = logging.getLogger("hotline_qa.transcribe.model")
 
 #: Name of the embedded model (also the name of its directory in the cache).
 DEFAULT_MODEL_NAME = "whisper-base-ct2"

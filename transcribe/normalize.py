@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-logger = logging.getLogger("transcribe.normalize")
+logger = logging.getLogger("hotline_qa.transcribe.normalize")
 
 DEFAULT_VOCABULARY = Path(__file__).with_name("vocabulary.yaml")
 

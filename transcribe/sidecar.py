@@ -14,7 +14,7 @@ from typing import Any
 __all__ = ["SIDECAR_SUFFIX", "sidecar_path", "is_sidecar", "read_sidecar"]
 
 SIDECAR_SUFFIX = ".meta.json"
-logger = logging.getLogger("transcribe.sidecar")
+logger = logging.getLogger("hotline_qa.transcribe.sidecar")
 
 
 def sidecar_path(path: Path) -> Path:

@@ -22,7 +22,7 @@ from api.services.errors import Invalid, TooLarge
 from models import Agent, Call, User
 from qa.settings import Settings
 
-log = logging.getLogger("api.uploads")
+log = logging.getLogger("hotline_qa.api.uploads")
 CHUNK = 1 << 20
 
 
