@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from qa.cli_options import db_option
+
 log = logging.getLogger("hotline_qa.api.cli")
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "calls"
 
@@ -65,7 +67,7 @@ def _read_password(generate: bool) -> tuple[str, bool]:
 @click.option("--agent-id", help="The agent's id (工号); required for --role agent.")
 @click.option("--name", "display_name", help="Display name.")
 @click.option("--generate", is_flag=True, help="Generate a random password and print it.")
-@click.option("--db", "db_url", help="Database URL (default: HOTLINE_QA_DATABASE_URL).")
+@db_option
 def users_add(username: str, role: str, agent_id: str | None, display_name: str | None,
               generate: bool, db_url: str | None) -> None:
     """Add a user (the password is prompted for, read from stdin, or generated).
@@ -93,7 +95,7 @@ def users_add(username: str, role: str, agent_id: str | None, display_name: str 
 @users_cmd.command("passwd")
 @click.argument("username")
 @click.option("--generate", is_flag=True, help="Generate a random password and print it.")
-@click.option("--db", "db_url", help="Database URL (default: HOTLINE_QA_DATABASE_URL).")
+@db_option
 def users_passwd(username: str, generate: bool, db_url: str | None) -> None:
     """Set a user's password (ends their sessions).
 
@@ -122,7 +124,7 @@ def users_passwd(username: str, generate: bool, db_url: str | None) -> None:
 
 
 @users_cmd.command("list")
-@click.option("--db", "db_url", help="Database URL (default: HOTLINE_QA_DATABASE_URL).")
+@db_option
 def users_list(db_url: str | None) -> None:
     """List users.
 
@@ -156,7 +158,7 @@ def _serve(settings, host: str, port: int) -> None:
 @click.command("serve")
 @click.option("--host", default=None, help="Address to listen on (default: HOTLINE_QA_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default: HOTLINE_QA_PORT, 8000).")
-@click.option("--db", "db_url", help="Database URL (default: HOTLINE_QA_DATABASE_URL).")
+@db_option
 def serve_cmd(host: str | None, port: int | None, db_url: str | None) -> None:
     """Serve the web app and the API only (no ingestion, no workers).
 

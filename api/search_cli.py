@@ -8,6 +8,7 @@ from datetime import date
 import click
 
 from api.cli import _settings, _upgrade
+from qa.cli_options import db_option
 
 
 class _QueryGroup(click.Group):
@@ -55,7 +56,7 @@ def _day(value: str | None, name: str) -> date | None:
 @click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
 @click.option("--page", type=click.IntRange(1, 100_000), default=1, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--db", "db_url", help="Database URL (default: HOTLINE_QA_DATABASE_URL).")
+@db_option
 def search_find(query: tuple[str, ...], sound: bool, speaker: str | None, agent_id: str | None,
                 date_from: str | None, date_to: str | None, estate: str | None,
                 call_type: str | None, rule_failed: str | None, limit: int, page: int,
@@ -101,7 +102,7 @@ def search_find(query: tuple[str, ...], sound: bool, speaker: str | None, agent_
 
 
 @search_cmd.command("reindex")
-@click.option("--db", "db_url", help="Database URL (default: HOTLINE_QA_DATABASE_URL).")
+@db_option
 def search_reindex(db_url: str | None) -> None:
     """Rebuild the search index from every stored utterance.
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from qa.calls import _DB, _url
+from qa.calls import _url
+from qa.cli_options import db_option
 
 
 @click.group("acts")
@@ -65,7 +66,7 @@ def tag_cmd(texts: tuple[str, ...], transcript_path: Path | None, speaker: str,
 
 
 @acts_cmd.command("verdicts")
-@_DB
+@db_option
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               required=True, help="JSON Lines file to write.")
 def verdicts_cmd(db_url: str | None, out_path: Path) -> None:
@@ -92,7 +93,7 @@ def verdicts_cmd(db_url: str | None, out_path: Path) -> None:
               help="More lines (JSON Lines: corpus lines, or verdicts {act, present, text}).")
 @click.option("--from-db", is_flag=True,
               help="Add the supervisors' upheld/overturned findings from the database.")
-@_DB
+@db_option
 def train_cmd(out_dir: Path | None, extra_paths: tuple[Path, ...], from_db: bool,
               db_url: str | None) -> None:
     """Retrain the act heads on the corpus, extra lines and the stored verdicts.

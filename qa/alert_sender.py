@@ -41,6 +41,7 @@ from sqlalchemy import Engine, and_, func, or_, select, update
 from models import AlertChannel, AlertDelivery, AlertEvent, make_engine, session_scope
 from qa.alerts import (ChannelError, Message, build_request, check_periodic, digest_message,
                        event_message)
+from qa.cli_options import db_option
 from qa.settings import Settings, get_settings
 
 log = logging.getLogger("hotline_qa.alerts")
@@ -344,8 +345,7 @@ def alerts_cmd() -> None:
 
 
 @click.command("send")
-@click.option("--db", "db_url", metavar="URL", default=None,
-              help="Database URL (default: HOTLINE_QA_DATABASE_URL or SQLite in HOTLINE_QA_HOME).")
+@db_option
 @click.option("--once", is_flag=True, help="One pass (send what is due, check, exit).")
 def send_cmd(db_url: str | None, once: bool) -> None:
     """Send the alert outbox until stopped (Ctrl-C); the workers run this themselves.

@@ -5,15 +5,14 @@ import json
 from typing import Any
 
 import click
+
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from models import CALL_STATUSES, Call, Job, current_revision, session_scope
+from qa.cli_options import db_option
 from qa.settings import get_settings
 
-_DB = click.option("--db", "db_url", metavar="URL", default=None,
-                   help="Database URL (default: HOTLINE_QA_DATABASE_URL or SQLite in "
-                        "HOTLINE_QA_HOME).")
 _FMT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
                     show_default=True)
 
@@ -53,7 +52,7 @@ def calls_cmd() -> None:
 @click.option("--agent", default=None, help="Only this agent's calls (agent id).")
 @click.option("--limit", type=int, default=100, show_default=True)
 @_FMT
-@_DB
+@db_option
 def list_cmd(status: str | None, agent: str | None, limit: int, fmt: str,
              db_url: str | None) -> None:
     """List calls, newest first.
@@ -102,7 +101,7 @@ def findings_of(s, call: Call) -> list[dict[str, Any]]:
 @calls_cmd.command("show")
 @click.argument("call_id")
 @_FMT
-@_DB
+@db_option
 def show_cmd(call_id: str, fmt: str, db_url: str | None) -> None:
     """Show one call: status, score, failed rules with their review, job history (json: the
     findings as reviewed, and the machine's report as it was stored).

@@ -52,6 +52,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from models import Agent, Call, Job, SourceFile, session_scope
+from qa.cli_options import db_option
 from qa.recordings import (REASON_SUFFIX, SIDECAR_SUFFIX, call_id_for,  # noqa: F401 - re-exported
                            is_sidecar, metadata_from_name, parse_started_at, place_in_store,
                            quarantine_file, read_sidecar, sha256_file, sidecar_path,
@@ -814,8 +815,7 @@ def run_ingest(root: Path, *, settings: Settings | None = None, once: bool = Fal
               help="Embedded worker processes (default: HOTLINE_QA_WORKERS, 1).")
 @click.option("--executor", type=click.Choice(["embedded", "celery"]), default=None,
               help="Where jobs run (default: HOTLINE_QA_EXECUTOR, embedded).")
-@click.option("--db", "db_url", metavar="URL", default=None,
-              help="Database URL (default: HOTLINE_QA_DATABASE_URL or SQLite in HOTLINE_QA_HOME).")
+@db_option
 @click.option("--store-mode", type=click.Choice(["copy", "link", "move"]), default=None,
               help="How recordings enter the store (default: copy; originals untouched).")
 @click.option("--pattern", default=None,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from qa.cli_options import db_option
 from qa.reports import FORMATS
 
 
@@ -40,7 +41,7 @@ def _run(kind: str, month: str | None, week: str | None, fmt: str, output: Path 
 
 
 def _options(f):
-    f = click.option("--db", "db_url", help="Database URL (default: HOTLINE_QA_DATABASE_URL).")(f)
+    f = db_option(f)
     f = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
                      help="Output file (default: stdout; required for xlsx).")(f)
     f = click.option("--format", "fmt", type=click.Choice(FORMATS), default="xlsx",

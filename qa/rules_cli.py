@@ -17,6 +17,8 @@ from typing import Any
 
 import click
 
+from qa.cli_options import db_option
+
 STATUS_ZH = {"pass": "合格", "fail": "不合格", "n/a": "不适用"}
 #: a stored call's verdict (a supervisor's review of the code's fail) / a file's label
 VERDICT = {"fail": "　主管：维持", "pass": "　主管：推翻"}
@@ -106,9 +108,7 @@ def result_text(doc: Any, result: Any, *, fails_only: bool = False) -> str:
               help="Stored calls started on or after this day (YYYY-MM-DD, local time).")
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]),
               help="Stored calls started on or before this day (YYYY-MM-DD, local time).")
-@click.option("--db", "db_url", metavar="URL", default=None,
-              help="Database URL (default: HOTLINE_QA_DATABASE_URL or SQLite in "
-                   "HOTLINE_QA_HOME).")
+@db_option
 @click.option("--classify", is_flag=True,
               help="Files without labels: classify them with the shipped classifier.")
 @click.option("--fails", "fails_only", is_flag=True, help="List only the calls that fail.")

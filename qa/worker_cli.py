@@ -5,6 +5,7 @@ import time
 
 import click
 
+from qa.cli_options import db_option
 from qa.settings import get_settings
 from qa.worker import WorkerPool
 
@@ -14,8 +15,7 @@ from qa.worker import WorkerPool
               help="Worker processes (default: settings workers / HOTLINE_QA_WORKERS).")
 @click.option("--celery", is_flag=True,
               help="Run a Celery worker (Redis broker, settings broker_url) instead.")
-@click.option("--db", "db_url", metavar="URL", default=None,
-              help="Database URL (default: HOTLINE_QA_DATABASE_URL or SQLite in HOTLINE_QA_HOME).")
+@db_option
 @click.option("--queue", default=None, help="Celery queue (default: settings celery_queue).")
 def worker_cmd(processes: int | None, celery: bool, db_url: str | None,
                queue: str | None) -> None:
