@@ -32,13 +32,13 @@ import smtplib
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import click
 from sqlalchemy import Engine, and_, func, or_, select, update
 
-from models import AlertChannel, AlertDelivery, AlertEvent, make_engine, session_scope
+from models import AlertChannel, AlertDelivery, AlertEvent, make_engine, session_scope, utcnow
 from qa.alerts import (ChannelError, Message, build_request, check_periodic, digest_message,
                        event_message)
 from qa.cli_options import db_option
@@ -51,10 +51,6 @@ __all__ = ["AlertSender", "SendResult", "claim_deliveries", "deliver", "run_once
 
 MAX_BACKOFF_S = 3600.0
 BATCH = 20
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass

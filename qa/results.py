@@ -20,14 +20,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from models import Agent, Call, Classification, Finding, Score, Utterance
+from models import Agent, Call, Classification, Finding, Score, Utterance, utcnow
 from qa import alerts
 from qa.assessment_store import MACHINE_REASON, active_form, grading, recompute_for_call, rescore
 from qa.cases import on_call_stored
@@ -39,10 +39,6 @@ from qa.transcript_index import index_call
 
 __all__ = ["Reanalysis", "jsonable", "reanalyze_call", "store_report", "stored_transcript",
            "type_correction"]
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def jsonable(obj: Any) -> Any:
