@@ -475,7 +475,7 @@ def mask_value(kind: str, text: str) -> str:
             chars[i] = MASK
     elif kind == "room":
         numeral = set(_NUM) | set("0123456789０１２３４５６７８９")
-        m = re.search(r"[零〇○洞一幺二两三四五六七八九0-9０-９]{3,4}(?=[室房号]*$)", text)
+        m = re.search(rf"[{DIGIT_CLASS}]{{3,4}}(?=[室房号]*$)", text)
         room_digits = set(range(m.end() - 2, m.end())) if m else set()
         for i, c in enumerate(chars):
             if c in numeral and i not in room_digits:

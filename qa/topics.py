@@ -67,6 +67,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from qa.numbers import NUMERAL_CLASS
+
 __all__ = [
     "REMAINDER_LABEL", "STATUSES", "STATUS_ZH", "NamedTopic", "ReasonDoc", "Topic",
     "TopicChange", "TopicChanges", "Topics", "apply_names", "by_week", "caller_reason", "compare",
@@ -295,7 +297,7 @@ class NamedTopic:
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _CLAUSE_SPLIT = re.compile(r"(?<=[，,。．.！!？?；;、…~～])|\s+")
 _PUNCT = re.compile(r"[\s，,。．.！!？?；;、…~～：:\"“”'‘’（）()\-—]+")
-_NUMERAL = "0-9零一二三四五六七八九十百千万两幺几〇"
+_NUMERAL = NUMERAL_CLASS + "万几"  # numerals as said, written, and rough (几)
 # Address answers: 九栋二单元一零零二, 3号楼502, 我姓周, 周先生.
 _ADDRESS = re.compile(rf"[{_NUMERAL}]+(栋|幢|号楼|号|楼|单元|层|室|户|期|座|区)?|我?姓.|"
                       r"[\u4e00-\u9fff]?(先生|女士|小姐|阿姨|师傅)")

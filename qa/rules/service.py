@@ -9,7 +9,7 @@ from qa.matching import normalize
 from qa.records import Evidence, Finding, Utterance
 from qa.rules.base import Rule, RuleContext, best_act_hit, with_act_notes
 
-_NUM = "零〇一二两三四五六七八九十百幺0-9０-９"
+_NUM = numbers.NUMERAL_CLASS  # a digit as said or written, 十/百/千 too
 _CLOCK = re.compile(rf"[{_NUM}半]+(?:点|个小时|小时|分钟|个工作日|工作日|个星期|天|周)(?:半|钟)?"
                     rf"(?:之内|以内|内|之前|以前|前|左右)?")
 
