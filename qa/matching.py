@@ -68,11 +68,12 @@ _SYL_IDS: dict[str, str] = {}
 
 @lru_cache(maxsize=None)
 def syllable_of(ch: str) -> str:
-    """The folded toneless pinyin syllable of a Han character (``ch`` lower-cased otherwise)."""
-    from pypinyin import Style, lazy_pinyin
+    """The folded toneless pinyin syllable of a Han character (``ch`` lower-cased otherwise;
+    the pinyin: :func:`transcribe.soundalike.toneless`)."""
+    from transcribe.soundalike import is_han, toneless
 
-    if "\u3400" <= ch <= "\u9fff":
-        return fold_syllable(lazy_pinyin(ch, style=Style.NORMAL, v_to_u=False)[0])
+    if is_han(ch):
+        return fold_syllable(toneless(ch))
     return ch.lower()
 
 

@@ -48,17 +48,27 @@ _CLOSE_FINALS = {frozenset(p) for p in (("i", "ie"), ("i", "v"), ("u", "v"), ("a
                                          ("uan", "uang"), ("e", "uo"), ("ie", "ve"))}
 
 
-def _is_han(ch: str) -> bool:
-    return "\u4e00" <= ch <= "\u9fff"
+def is_han(ch: str) -> bool:
+    """A Han character (CJK Unified Ideographs and Extension A): the one range the product
+    reads sounds for (here and in :mod:`qa.matching`)."""
+    return "\u3400" <= ch <= "\u9fff"
+
+
+_is_han = is_han
 
 
 @lru_cache(maxsize=20000)
-def _py(ch: str) -> str:
+def toneless(ch: str) -> str:
+    """The toneless pinyin syllable of a Han character (``lv`` for 绿); ``ch`` itself
+    otherwise. The one pinyin table of the product (``pypinyin``)."""
     from pypinyin import Style, lazy_pinyin  # noqa: PLC0415
 
-    if not _is_han(ch):
+    if not is_han(ch):
         return ch
-    return lazy_pinyin(ch, style=Style.NORMAL)[0]
+    return lazy_pinyin(ch, style=Style.NORMAL, v_to_u=False)[0]
+
+
+_py = toneless
 
 
 @lru_cache(maxsize=20000)
