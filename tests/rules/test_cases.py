@@ -1,6 +1,7 @@
 """One runner for every rule's YAML cases (tests/rules/cases/<CODE>.yaml).
 
-A case: ``status`` (expected), ``utterances`` as ``[speaker, start, end, text, level_dbfs?]``,
+A case: ``status`` (expected), ``evidence`` (the text of the finding's first evidence: every
+fail pins the words that show it), ``utterances`` as ``[speaker, start, end, text, level_dbfs?]``,
 optional ``metadata``, ``diagnostics``, ``classification`` ({call_type, complaint_type}) and
 ``config`` (overrides of that rule's settings).
 """
@@ -64,6 +65,10 @@ def test_case(code: str, case: dict) -> None:
         assert finding.evidence, "a fail carries evidence"
         for e in finding.evidence:
             assert e.start <= e.end
+        assert "evidence" in case, "a fail case pins the words that show it (evidence: …)"
+    if "evidence" in case:
+        assert finding.evidence and finding.evidence[0].text == case["evidence"], \
+            [e.text for e in finding.evidence]
 
 
 def test_every_rule_has_pass_fail_and_na_cases() -> None:
