@@ -9,13 +9,14 @@ authenticated by the cookie must carry the CSRF token. ``SupervisorUser`` — su
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request, Security, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from api.security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_matches, session_user
+from api.security import (CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_matches, is_supervisor,
+                          session_user)
 from models import User
 from qa.settings import Settings
 
@@ -56,21 +57,34 @@ COOKIE = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, scheme_name="sessio
                                   "POST /api/v1/auth/login; writes need the X-CSRF-Token header")
 
 
-async def get_current_user(request: Request, db: SessionDep,
-                           _bearer: Annotated[HTTPAuthorizationCredentials | None,
-                                              Security(BEARER)],
-                           _cookie: Annotated[str | None, Security(COOKIE)]) -> User:
+def signed_in(request: Request, db: Session, *, bearer: bool) -> tuple[User | None, Any, bool]:
+    """Who sends ``request`` — the one authentication of the API and the pages: the session
+    cookie (or, where ``bearer``, an ``Authorization: Bearer`` token) whose signature is good
+    *and* whose session is still open on the server (:func:`api.security.session_user`).
+    Returns ``(user or None, the signed data, whether it came by cookie)``; on success the
+    request's state holds the user, its CSRF token and session id."""
     signer = request.app.state.signer
     auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
+    if bearer and auth.lower().startswith("bearer "):
         data = signer.read_token(auth[7:].strip(), TOKEN_MAX_AGE_S)
         via_cookie = False
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         data = signer.read_session(cookie) if cookie else None
         via_cookie = True
-    # the signature alone is not enough: the session/token must still be open on the server
     user = session_user(db, data, "session" if via_cookie else "token")
+    if user is not None:
+        request.state.user = user
+        request.state.csrf_token = data.csrf or None
+        request.state.session_id = data.sid
+    return user, data, via_cookie
+
+
+async def get_current_user(request: Request, db: SessionDep,
+                           _bearer: Annotated[HTTPAuthorizationCredentials | None,
+                                              Security(BEARER)],
+                           _cookie: Annotated[str | None, Security(COOKIE)]) -> User:
+    user, data, via_cookie = signed_in(request, db, bearer=True)
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNAUTHENTICATED,
                             headers={"WWW-Authenticate": "Bearer"})
@@ -87,9 +101,6 @@ async def get_current_user(request: Request, db: SessionDep,
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 "请求缺少有效的 CSRF 令牌，请刷新页面后重试 / CSRF token missing "
                                 "or invalid")
-    request.state.user = user
-    request.state.csrf_token = data.csrf or None
-    request.state.session_id = data.sid
     return user
 
 
@@ -97,7 +108,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 def require_supervisor(user: CurrentUser) -> User:
-    if user.role not in ("supervisor", "admin"):
+    if not is_supervisor(user):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "需要质检主管权限 / supervisors only")
     return user
 

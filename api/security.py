@@ -43,6 +43,14 @@ from qa.settings import Settings
 
 log = logging.getLogger("hotline_qa.api.security")
 
+#: The roles that may see every call, review and manage (supervisors and admins).
+SUPERVISOR_ROLES = ("supervisor", "admin")
+
+
+def is_supervisor(user) -> bool:
+    """Whether ``user`` is a supervisor or an admin (the one place that says so)."""
+    return getattr(user, "role", None) in SUPERVISOR_ROLES
+
 SESSION_COOKIE = "hqa_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"

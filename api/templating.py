@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from api.security import is_supervisor
 from classifiers.records import CALL_TYPE_ZH, COMPLAINT_TYPE_ZH
 
 log = logging.getLogger("hotline_qa.api.templating")
@@ -181,7 +182,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
            "RED_LINE_STATES": RED_LINE_STATES, "SPEAKERS": SPEAKERS, "ROLES": ROLES,
            "FOLLOW_UP": FOLLOW_UP, "QUEUE_REASONS": QUEUE_REASONS, "CASE_STATES": CASE_STATES,
            "PROMISE_STATES": PROMISE_STATES, "CASE_LINKS": CASE_LINKS,
-           "is_supervisor": bool(user and user.role in ("supervisor", "admin")), **context}
+           "is_supervisor": bool(user and is_supervisor(user)), **context}
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
 
 

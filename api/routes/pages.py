@@ -21,9 +21,9 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from api.deps import SessionDep, SettingsDep, client_ip
+from api.deps import SessionDep, SettingsDep, client_ip, is_supervisor, signed_in
 from api.routes.auth import set_session_cookie
-from api.security import SESSION_COOKIE, csrf_matches, end_session, session_user
+from api.security import SESSION_COOKIE, csrf_matches, end_session
 from api.services import calls as svc
 from api.services import privacy as privacy_svc
 from api.services import review as review_svc
@@ -49,16 +49,13 @@ SEARCH_PAGE_SIZE = 30
 # --- who is asking -------------------------------------------------------------------------------
 
 def page_user(request: Request, db: SessionDep) -> User:
-    """The signed-in user of an HTML page (session cookie only); else redirect to login."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    data = request.app.state.signer.read_session(cookie) if cookie else None
-    user = session_user(db, data, "session")  # signed, and still open on the server
+    """The signed-in user of an HTML page (session cookie only, :func:`api.deps.signed_in`
+    as the API); else redirect to login."""
+    user, _, _ = signed_in(request, db, bearer=False)
     if user is None:
         raise LoginRequired()
     if user.password_one_time and request.url.path not in ("/account", "/logout"):
         raise PasswordChangeRequired()
-    request.state.user, request.state.csrf_token = user, data.csrf
-    request.state.session_id = data.sid
     # a detached copy for templates (error pages render after the session is gone)
     request.state.viewer = SimpleNamespace(id=user.id, username=user.username, role=user.role,
                                            agent_id=user.agent_id,
@@ -67,7 +64,7 @@ def page_user(request: Request, db: SessionDep) -> User:
 
 
 def supervisor_page(user: Annotated[User, Depends(page_user)]) -> User:
-    if user.role not in ("supervisor", "admin"):
+    if not is_supervisor(user):
         raise Forbidden("此页面仅质检主管可见")
     return user
 
@@ -461,7 +458,7 @@ def call_page(call_id: str, request: Request, user: PageUser, db: SessionDep,
                                            session_id=request.state.session_id)
     detail = masking.detail(svc.detail(db, user, call_id, settings))
     privacy = {"masked": masking.masked, "revealed_until": masking.revealed_until,
-               "can_reveal": masking.masked and user.role in ("supervisor", "admin"),
+               "can_reveal": masking.masked and is_supervisor(user),
                "minutes": privacy_svc.get_policy(db)["reveal_minutes"]}
     lines, duration = transcript_lines(detail)
     month = month_of_call(detail, settings)

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from api.deps import SessionDep, client_ip
 from api.routes.pages import SupervisorPage
-from api.security import csrf_matches
+from api.security import csrf_matches, is_supervisor
 from api.services import rule_studio as svc
 from api.services.errors import Forbidden, InvalidFields, NotFound, ServiceError
 from api.templating import render, rule_info
@@ -164,7 +164,7 @@ def studio_page(request: Request, user: SupervisorPage, db: SessionDep) -> Respo
                for r in rule_classes()]
     return render(request, "rule_studio.html", title="规则工作室", nav="rule_studio",
                   docs=docs, changes=changes, builtin=builtin,
-                  is_admin=user.role in ("supervisor", "admin"))
+                  may_activate=is_supervisor(user))
 
 
 def _editor(request: Request, user: User, db, *, text: str, kind: str, code: str,
@@ -178,7 +178,7 @@ def _editor(request: Request, user: User, db, *, text: str, kind: str, code: str
     return render(request, "rule_editor.html", status_code=status_code, title=title,
                   nav="rule_studio", text=text, kind=kind, code=code, document=document,
                   errors=errors or [], comment=comment, notice=notice,
-                  shown_version=shown_version, is_admin=user.role in ("supervisor", "admin"),
+                  shown_version=shown_version, may_activate=is_supervisor(user),
                   studio=page_data(db, kind, code, data,
                                    request.app.state.settings.timezone))
 

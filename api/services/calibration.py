@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.security import SUPERVISOR_ROLES
 from api.services.audit import audit
 from api.services.calls import summary
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -42,7 +43,6 @@ MAX_SAMPLE = 500
 MAX_CALIBRATION_CALLS = 50
 MAX_RANGE_DAYS = 366
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
-SUPERVISOR_ROLES = ("supervisor", "admin")
 
 
 # --- rule codes ------------------------------------------------------------------------------------

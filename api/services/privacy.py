@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.security import is_supervisor
 from api.services.audit import audit
 from api.services.errors import Forbidden, Invalid
 from models import AppSetting, AuditLog, User
@@ -125,7 +126,7 @@ def reveal(db: Session, user: User, call_id: str, session_id: int | None,
         NotFound: the call is not visible to ``user``.
     """
     from api.services.calls import get_call
-    if user.role not in ("supervisor", "admin"):
+    if not is_supervisor(user):
         raise Forbidden("只有质检主管可以查看明文 / only supervisors may reveal personal data")
     get_call(db, user, call_id)
     minutes = get_policy(db)["reveal_minutes"]
@@ -138,7 +139,7 @@ def reveal(db: Session, user: User, call_id: str, session_id: int | None,
 def revealed_until(db: Session, user: User, call_id: str, session_id: int | None,
                    policy: dict[str, Any] | None = None) -> datetime | None:
     """Until when ``call_id`` is revealed to ``user`` in this session, or None."""
-    if user.role not in ("supervisor", "admin") or session_id is None:
+    if not is_supervisor(user) or session_id is None:
         return None
     minutes = (policy or get_policy(db))["reveal_minutes"]
     now = datetime.now(timezone.utc)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from api.security import is_supervisor
 from api.services.audit import audit
 from api.services.calls import get_call
 from api.services.errors import Conflict, Forbidden
@@ -34,7 +35,7 @@ def reanalyze(db: Session, user: User, call_id: str, settings: Settings,
         Conflict: the call has no result or transcript yet, or its month is closed.
     """
     call = get_call(db, user, call_id)
-    if user.role not in ("supervisor", "admin"):
+    if not is_supervisor(user):
         raise Forbidden("只有质检主管可以重新分析 / supervisors only")
     if call.status != "done":
         raise Conflict("通话尚未分析完成，不能重新分析 / the call has not been analysed yet")

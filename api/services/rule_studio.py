@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from api.security import is_supervisor
 from api.services.audit import audit
 from api.services.errors import Conflict, Forbidden, Invalid, InvalidFields, NotFound
 from models import RuleDocument, RuleVersion, User, utcnow
@@ -37,7 +38,7 @@ INVALID = "规则文档有误 / invalid rule document"
 
 
 def _writer(user: User) -> None:
-    if user.role not in ("supervisor", "admin"):
+    if not is_supervisor(user):
         raise Forbidden("需要质检主管权限 / supervisors only")
 
 
