@@ -139,10 +139,34 @@ class Settings(TranscribeSettings):
         return self.database_url or f"sqlite:///{self.home / 'hotline-qa.db'}"
 
 
+_process_settings: Settings | None = None
+
+
 @lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings (read once from the environment)."""
+def _environment_settings() -> Settings:
     return Settings()
+
+
+def get_settings() -> Settings:
+    """The process-wide settings: those given to :func:`use_settings`, else read once from
+    the environment. ``get_settings.cache_clear()`` forgets both (tests)."""
+    s = _process_settings
+    return s if s is not None else _environment_settings()
+
+
+def use_settings(settings: Settings | None) -> None:
+    """Make ``settings`` this process's settings (a worker process runs with its parent's,
+    whatever its environment says); ``None``: read the environment again on next use."""
+    global _process_settings
+    _process_settings = settings
+
+
+def _forget() -> None:
+    use_settings(None)
+    _environment_settings.cache_clear()
+
+
+get_settings.cache_clear = _forget  # type: ignore[attr-defined]
 
 
 UNSAFE_SECRETS = {"changeme", "change-me", "secret", "dev", "development", "please-change-me"}

@@ -51,7 +51,7 @@ from qa.assessment_store import active_form
 from qa.recordings import place_in_store, quarantine_file
 from qa.results import jsonable, reanalyze_call, store_report, utcnow
 from qa.rule_store import active_rule_set
-from qa.settings import Settings, get_settings
+from qa.settings import Settings, get_settings, use_settings
 
 log = logging.getLogger("hotline_qa.worker")
 
@@ -531,9 +531,7 @@ def worker_loop(db_url: str, settings_data: dict[str, Any], stop: Any = None,
                 poll_s: float = 0.5) -> None:
     """Main of one embedded worker process: claim and run jobs until ``stop`` is set."""
     settings = Settings(**settings_data)
-    import qa.settings as qs
-    qs.get_settings.cache_clear()
-    os.environ["HOTLINE_QA_HOME"] = str(settings.home)
+    use_settings(settings)  # code that reads get_settings() agrees with the parent's
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us through ``stop``
     engine = make_engine(db_url)
     from qa.pii import install_log_masking

@@ -20,7 +20,7 @@ from celery import Celery
 from sqlalchemy import Engine, and_, or_, select, update
 
 from models import Job, make_engine, session_scope
-from qa.settings import Settings, get_settings
+from qa.settings import Settings, get_settings, use_settings
 
 log = logging.getLogger("hotline_qa.celery")
 
@@ -106,9 +106,9 @@ def run_celery_worker(db_url: str, concurrency: int = 2, queue: str | None = Non
                       loglevel: str = "INFO") -> None:
     """Run a Celery worker (prefork, ``concurrency`` processes) for this product's jobs
     against the database ``db_url``; blocks until stopped."""
-    os.environ["HOTLINE_QA_DATABASE_URL"] = db_url
     get_settings.cache_clear()
-    settings = get_settings()
+    settings = get_settings().model_copy(update={"database_url": db_url})
+    use_settings(settings)  # the tasks (forked from here) read this database
     configure(settings)
     app.worker_main(["worker", f"--concurrency={concurrency}", "--pool=prefork",
                      f"--queues={queue or settings.celery_queue}", f"--loglevel={loglevel}",
