@@ -182,6 +182,9 @@ def parse_document(source: str | bytes | Mapping) -> RuleDocument:
     if not isinstance(data, Mapping):
         raise RuleDocumentError(["文档: 必须是一个映射，含 code/name/passes_when（自定义规则）"
                                  "或 override/settings（修改内置规则） / must be a mapping"])
+    if _too_big(data):
+        raise RuleDocumentError([f"文档: 过大（超过 {_MAX_NODES} 个条目，或用 YAML 别名层层展开）"
+                                 f"，请拆成几条规则 / document too large"])
     data = dict(data)
     errors: list[str] = []
     if "override" in data:
@@ -198,6 +201,26 @@ def parse_document(source: str | bytes | Mapping) -> RuleDocument:
     return RuleDocument("custom", data["code"], str(data["name"]).strip(),
                         bool(data.get("red_line", False)),
                         None if w is None else float(w), text, data)
+
+
+_MAX_NODES = 5000
+
+
+def _too_big(data: Any) -> bool:
+    """Whether ``data`` holds more than ``_MAX_NODES`` values, counting a YAML alias each time
+    it is used (an alias bomb expands to billions while its text is a few lines)."""
+    stack, seen = [data], 0
+    while stack:
+        v = stack.pop()
+        seen += 1
+        if seen > _MAX_NODES:
+            return True
+        if isinstance(v, Mapping):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
 
 
 def _check_override(data: dict, errors: list[str]) -> None:
