@@ -781,12 +781,8 @@ def _resolved(items: Iterable[str]) -> tuple[str, ...]:
 
 @lru_cache(maxsize=4096)
 def _resolve_cached(items: tuple[str, ...]) -> tuple[str, ...]:
-    from qa.configuration import _defaults
-    shared = _defaults().get("phrases") or {}
-    out: list[str] = []
-    for p in items:
-        out.extend(shared.get(p[1:], [p]) if p.startswith("@") else [p])
-    return tuple(dict.fromkeys(out))
+    from qa.configuration import _defaults, _resolve
+    return _resolve("phrases", list(items), _defaults().get("phrases") or {})
 
 
 def act_of_examples(tagger: Any, examples: list[str], speaker: str = "agent",
