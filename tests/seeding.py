@@ -72,3 +72,15 @@ def add_reason_calls(db, docs, times, *, greeting: bool = False) -> None:
         c.utterances = [Utterance(idx=i, speaker=spk, start=1.0 + 5 * i, end=4.5 + 5 * i,
                                   text=t) for i, (spk, t) in enumerate(said)]
         db.add(c)
+
+
+def add_user(app, username: str, role: str, password: str, *,
+             display_name: str | None = None) -> None:
+    """One more user in ``app``'s database (``app.state.sessions``), password hashed as the
+    product hashes it."""
+    from api.security import hash_password
+    from models import User
+    with app.state.sessions() as db:
+        db.add(User(username=username, password_hash=hash_password(password), role=role,
+                    display_name=display_name))
+        db.commit()

@@ -8,6 +8,8 @@ import random
 
 import pytest
 
+from tests.seeding import add_user
+
 from tests.api.conftest import PASSWORD, login
 
 MONTH = "2026-11"
@@ -15,12 +17,7 @@ MONTH = "2026-11"
 
 @pytest.fixture()
 def sup2(app):
-    from api.security import hash_password
-    from models import User
-    with app.state.sessions() as db:
-        db.add(User(username="sup2", password_hash=hash_password(PASSWORD), role="supervisor",
-                    display_name="二号主管"))
-        db.commit()
+    add_user(app, "sup2", "supervisor", PASSWORD, display_name="二号主管")
     return login(app, "sup2")
 
 

@@ -65,3 +65,13 @@ def seed_call(s, call_id: str, settings: Settings) -> Call:
     s.flush()
     store_report(s, call, report, {}, settings=settings)
     return call
+
+
+def uphold_fails(s, code: str) -> set[str]:
+    """A supervisor upholds every stored fail of ``code``: the calls whose fail is a true one."""
+    from models import Finding
+    fails = s.scalars(select(Finding).where(Finding.code == code,
+                                            Finding.status == "fail")).all()
+    for f in fails:
+        f.review_state = "upheld"
+    return {f.call_id for f in fails}

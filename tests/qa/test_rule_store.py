@@ -14,7 +14,7 @@ from models import Call, Finding, Job, RuleDocument, RuleVersion, session_scope
 from qa import rule_store
 from qa.custom_rules import parse_document
 from qa.settings import Settings
-from rule_helpers import SLOW_PHRASE, custom, save, seed_call, truth
+from rule_helpers import SLOW_PHRASE, custom, save, seed_call, truth, uphold_fails
 @pytest.fixture()
 def settings(tmp_path, db_url, monkeypatch):
     home = tmp_path / "home"
@@ -109,19 +109,15 @@ def test_dry_run_over_stored_calls_with_verdicts(db_url, settings):
     with session_scope(db_url) as s:
         for cid in ids:
             seed_call(s, cid, settings)
-        # verdicts on SV04 fails, as a supervisor leaves them
-        fails = s.scalars(select(Finding).where(Finding.code == "SV04",
-                                                Finding.status == "fail")).all()
-        for f in fails:
-            f.review_state = "upheld"
+        upheld = uphold_fails(s, "SV04")  # verdicts on SV04 fails, as a supervisor leaves them
         doc = parse_document("override: SV04\nsettings:\n  thanks_phrases: {add: [再见]}\n")
         out = rule_store.dry_run(s, doc, settings=settings)
         assert out.calls == 5 and sum(out.counts.values()) == 5
         assert all(a.started_at >= b.started_at for a, b in zip(out.items, out.items[1:]))
-        assert out.verdicts["calls"] == len(fails)
+        assert out.verdicts["calls"] == len(upheld)
         tp = sum(1 for i in out.items if i.verdict == "fail" and i.status == "fail")
         assert out.verdicts["true_fail"] == tp
-        assert out.recall == (round(tp / len(fails), 4) if fails else None)
+        assert out.recall == (round(tp / len(upheld), 4) if upheld else None)
         # a date range; the last N
         first = min(datetime.fromisoformat(truth(c)["metadata"]["started_at"]) for c in ids)
         day = first.date()

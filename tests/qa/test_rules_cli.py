@@ -8,12 +8,11 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
 
-from models import Finding, session_scope
+from models import session_scope
 from qa.cli import main
 from qa.rules import CATALOGUE
-from rule_helpers import DATA, custom, seed_call, truth
+from rule_helpers import DATA, custom, seed_call, truth, uphold_fails
 
 TRUTH = DATA / "truth"
 
@@ -98,11 +97,7 @@ def test_stored_calls_with_supervisors_verdicts(runner, tmp_path, db_url, monkey
         for cid in ids:
             seed_call(s, cid, settings)
         # the built-in SV04's fails, reviewed: upheld ones are true fails
-        fails = s.scalars(select(Finding).where(Finding.code == "SV04",
-                                                Finding.status == "fail")).all()
-        for f in fails:
-            f.review_state = "upheld"
-        upheld = {f.call_id for f in fails}
+        upheld = uphold_fails(s, "SV04")
     sv04 = tmp_path / "sv04.yaml"
     sv04.write_text("override: SV04\nsettings:\n  thanks_phrases: {add: [再见]}\n",
                     encoding="utf-8")

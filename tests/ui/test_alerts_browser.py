@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.seeding import add_user
+
 from tests.qa.alert_receivers import start_http_receiver
 
 from .conftest import PASSWORD
@@ -20,11 +22,7 @@ SECRET = "SECa8c1e5b7d3f2a9f3a9"
 
 @pytest.fixture()
 def with_admin(ui_app):
-    from api.security import hash_password
-    from models import User
-    with ui_app.state.sessions() as db:
-        db.add(User(username="boss", password_hash=hash_password(PASSWORD), role="admin"))
-        db.commit()
+    add_user(ui_app, "boss", "admin", PASSWORD)
 
 
 def test_badge_alerts_page_and_admin_channel_form(browser, live_server, with_admin):  # noqa: F811

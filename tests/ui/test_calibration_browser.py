@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
+
+from tests.seeding import add_user
 from fastapi.testclient import TestClient
 
 from .conftest import PASSWORD, web_login
@@ -15,12 +17,7 @@ from .test_browser import CHROMIUM, _login, _page, _until, browser  # noqa: F401
 
 @pytest.fixture()
 def with_sup2(ui_app):
-    from api.security import hash_password
-    from models import User
-    with ui_app.state.sessions() as db:
-        db.add(User(username="sup2", password_hash=hash_password(PASSWORD), role="supervisor",
-                    display_name="二号主管"))
-        db.commit()
+    add_user(ui_app, "sup2", "supervisor", PASSWORD, display_name="二号主管")
 
 
 # Two calls × two rules. Items (pub-001 GR01, pub-002 GR01, pub-001 GR02, pub-002 GR02):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.seeding import add_user
+
 from .conftest import PASSWORD
 from .test_browser import CHROMIUM, _login, _page, _until, browser  # noqa: F401 - fixture
 
@@ -14,11 +16,7 @@ pytestmark = [pytest.mark.browser,
 
 @pytest.fixture()
 def with_admin(ui_app):
-    from api.security import hash_password
-    from models import User
-    with ui_app.state.sessions() as db:
-        db.add(User(username="root", password_hash=hash_password(PASSWORD), role="admin"))
-        db.commit()
+    add_user(ui_app, "root", "admin", PASSWORD)
 
 
 def test_admin_masks_supervisor_pages_and_the_supervisor_reveals_a_call(

@@ -8,6 +8,8 @@ import html
 import re
 
 import pytest
+
+from tests.seeding import add_user
 from fastapi.testclient import TestClient
 
 from .conftest import PASSWORD, web_login
@@ -21,11 +23,7 @@ BAD = ("code: Y1\nname: ''\nweight: -3\ncolour: red\n"
 
 @pytest.fixture()
 def with_admin(ui_app):
-    from api.security import hash_password
-    from models import User
-    with ui_app.state.sessions() as db:
-        db.add(User(username="boss", password_hash=hash_password(PASSWORD), role="admin"))
-        db.commit()
+    add_user(ui_app, "boss", "admin", PASSWORD)
 
 
 def _client(app, username):
