@@ -141,12 +141,7 @@ class RuleDocument:
         base = _defaults()["rules"][self.code]
         out = {}
         for k, v in (self.data.get("settings") or {}).items():
-            if isinstance(v, Mapping):
-                items = [p for p in base[k] if p not in (v.get("remove") or [])]
-                items += [p for p in (v.get("add") or []) if p not in items]
-                out[k] = items
-            else:
-                out[k] = v
+            out[k] = _edited(base[k], v) if isinstance(v, Mapping) else v
         return out
 
     def compile(self) -> Rule:
@@ -223,6 +218,12 @@ def _too_big(data: Any) -> bool:
     return False
 
 
+def _edited(default: list[str], change: Mapping) -> list[str]:
+    """A built-in phrase list with an override's ``remove`` taken out and ``add`` appended."""
+    items = [p for p in default if p not in (change.get("remove") or [])]
+    return items + [p for p in (change.get("add") or []) if p not in items]
+
+
 def _check_override(data: dict, errors: list[str]) -> None:
     from qa.configuration import ConfigError, _defaults, load_config
     for k in sorted(set(data) - _OVERRIDE_KEYS):
@@ -257,14 +258,13 @@ def _check_override(data: dict, errors: list[str]) -> None:
                 errors.append(f"{where}: 只能有 add 和/或 remove / only add and remove")
                 continue
             for op in ("add", "remove"):
-                if op in v and not _phrase_list(v[op], f"{where}.{op}", errors):
-                    continue
+                if op in v:
+                    _phrase_list(v[op], f"{where}.{op}", errors)
             missing = [p for p in (v.get("remove") or []) if p not in default]
             if missing:
                 errors.append(f"{where}.remove: 这些短语不在内置列表中: {', '.join(missing)}"
                               f" / not in the built-in list")
-            left = [p for p in default if p not in (v.get("remove") or [])] + \
-                list(v.get("add") or [])
+            left = _edited(default, v)
             if not left:
                 errors.append(f"{where}: 删除后列表为空 / the list would be empty")
             resolved[k] = left
